@@ -1,0 +1,48 @@
+package io.lamina.gateway;
+
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.web.servlet.function.RequestPredicate;
+import org.springframework.web.servlet.function.RouterFunction;
+import org.springframework.web.servlet.function.ServerResponse;
+
+import static org.springframework.cloud.gateway.server.mvc.filter.BeforeFilterFunctions.setPath;
+import static org.springframework.cloud.gateway.server.mvc.filter.BeforeFilterFunctions.uri;
+import static org.springframework.cloud.gateway.server.mvc.handler.GatewayRouterFunctions.route;
+import static org.springframework.cloud.gateway.server.mvc.handler.HandlerFunctions.http;
+import static org.springframework.cloud.gateway.server.mvc.predicate.GatewayRequestPredicates.path;
+
+/**
+ * Which service answers which path. Prediction lives under {@code /api/streams/{id}/predict}
+ * but is served by composition, so that route is declared before the general streams route.
+ */
+@Configuration(proxyBeanMethods = false)
+class ApiRoutes {
+
+    @Bean
+    RouterFunction<ServerResponse> apiRouter(GatewayProperties s) {
+        return to("predict", path("/api/streams/*/predict"), s.composition())
+                .and(to("streams", path("/api/streams", "/api/streams/**"), s.workflows()))
+                .and(to("datasets", path("/api/datasets", "/api/datasets/**"), s.ingestion()))
+                .and(to("adapters", path("/api/adapters", "/api/adapters/**"), s.registry()))
+                .and(to("composition", path("/api/composition/**"), s.composition()))
+                .and(to("evaluations", path("/api/evaluations/**"), s.evaluation()))
+                .and(to("hypernetwork", path("/api/hypernetwork/**"), s.hypernetwork()))
+                .and(apiDocs("ingestion", s.ingestion()))
+                .and(apiDocs("registry", s.registry()))
+                .and(apiDocs("composition", s.composition()))
+                .and(apiDocs("evaluation", s.evaluation()))
+                .and(apiDocs("hypernetwork", s.hypernetwork()))
+                .and(apiDocs("workflows", s.workflows()));
+    }
+
+    private static RouterFunction<ServerResponse> to(String id, RequestPredicate predicate, String target) {
+        return route(id).route(predicate, http()).before(uri(target)).build();
+    }
+
+    /** Each service's OpenAPI document, republished under {@code /v3/api-docs/<service>}. */
+    private static RouterFunction<ServerResponse> apiDocs(String service, String target) {
+        return route("docs-" + service).route(path("/v3/api-docs/" + service), http())
+                .before(uri(target)).before(setPath("/v3/api-docs")).build();
+    }
+}

@@ -1,0 +1,125 @@
+package io.lamina.local;
+
+import io.lamina.composition.CompositionApplication;
+import io.lamina.evaluation.EvaluationApplication;
+import io.lamina.gateway.GatewayApplication;
+import io.lamina.hypernetwork.HypernetworkApplication;
+import io.lamina.ingestion.IngestionApplication;
+import io.lamina.registry.RegistryApplication;
+import io.lamina.trainingworker.TrainingWorkerApplication;
+import io.lamina.workflows.WorkflowsApplication;
+import io.temporal.testserver.TestServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import java.io.Closeable;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * The whole platform in one JVM: a KRaft Kafka broker, Temporal's in-process server on a local
+ * port, an embedded PostgreSQL (data kept under {@code home}), and every service in its own
+ * Spring context and port, then the gateway. {@link #close()} stops everything in reverse order.
+ */
+public final class EmbeddedStack implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EmbeddedStack.class);
+
+    private final StackPorts ports;
+    private final Path home;
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+
+    private EmbeddedStack(Path home, StackPorts ports) {
+        this.home = home;
+        this.ports = ports;
+    }
+
+    /**
+     * Starts the stack. {@code extraArgs} are passed to every service (e.g. a stream policy
+     * override such as {@code --lamina.workflows.default-policy.training.epochs=1}).
+     */
+    public static EmbeddedStack start(Path home, StackPorts ports, String... extraArgs) throws Exception {
+        EmbeddedStack stack = new EmbeddedStack(home.toAbsolutePath(), ports);
+        try {
+            stack.startAll(extraArgs);
+            return stack;
+        } catch (Exception | Error e) {
+            stack.close();
+            throw e;
+        }
+    }
+
+    private void startAll(String[] extraArgs) throws Exception {
+        long t0 = System.nanoTime();
+        EmbeddedPostgresServer postgres = new EmbeddedPostgresServer(home.resolve("postgres"), ports.postgres());
+        started.push(postgres);
+        log.info("PostgreSQL up on port {}", ports.postgres());
+        started.push(new EmbeddedKafka(home.resolve("kafka"), ports.kafka(), ports.kafkaController()));
+        log.info("Kafka up on port {}", ports.kafka());
+        Closeable temporal = TestServer.createPortBoundServer(ports.temporal());
+        started.push(temporal);
+        log.info("Temporal up on port {}", ports.temporal());
+
+        List<String> common = new ArrayList<>(List.of(
+                "--lamina.db.url=jdbc:postgresql://localhost:" + ports.postgres() + "/postgres",
+                "--lamina.db.username=postgres",
+                "--lamina.db.password=postgres",
+                "--lamina.kafka.brokers=localhost:" + ports.kafka(),
+                "--lamina.blob-root=" + home.resolve("blobs"),
+                "--lamina.training-worker.checkpoint-root=" + home.resolve("checkpoints"),
+                "--lamina.workflows.temporal-target=localhost:" + ports.temporal(),
+                "--lamina.services.ingestion=http://localhost:" + ports.ingestion(),
+                "--lamina.services.training-worker=http://localhost:" + ports.trainingWorker(),
+                "--lamina.services.registry=http://localhost:" + ports.registry(),
+                "--lamina.services.composition=http://localhost:" + ports.composition(),
+                "--lamina.services.hypernetwork=http://localhost:" + ports.hypernetwork(),
+                "--lamina.services.evaluation=http://localhost:" + ports.evaluation(),
+                "--lamina.services.workflows=http://localhost:" + ports.workflows()));
+        common.addAll(List.of(extraArgs));
+
+        service("registry", RegistryApplication::start, ports.registry(), common);
+        service("ingestion", IngestionApplication::start, ports.ingestion(), common);
+        service("training-worker", TrainingWorkerApplication::start, ports.trainingWorker(), common);
+        service("evaluation", EvaluationApplication::start, ports.evaluation(), common);
+        service("composition", CompositionApplication::start, ports.composition(), common);
+        service("hypernetwork", HypernetworkApplication::start, ports.hypernetwork(), common);
+        service("workflows", WorkflowsApplication::start, ports.workflows(), common);
+        service("gateway", GatewayApplication::start, ports.gateway(), common);
+        log.info("Lamina is up in {} s", String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+    }
+
+    private void service(String name, Function<String[], ConfigurableApplicationContext> starter, int port, List<String> common) {
+        List<String> args = new ArrayList<>(common);
+        args.add("--server.port=" + port);
+        ConfigurableApplicationContext context = starter.apply(args.toArray(String[]::new));
+        started.push(context::close);
+        log.info("{} up on port {}", name, port);
+    }
+
+    public StackPorts ports() {
+        return ports;
+    }
+
+    public String gatewayUrl() {
+        return "http://localhost:" + ports.gateway();
+    }
+
+    public String kafkaBrokers() {
+        return "localhost:" + ports.kafka();
+    }
+
+    @Override
+    public synchronized void close() {
+        while (!started.isEmpty()) {
+            try {
+                started.pop().close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package io.lamina.composition;
+
+import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.routing.AdapterRouter;
+import io.lamina.support.LaminaServiceSupport;
+import io.lamina.support.ServiceLauncher;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
+
+/** Merges adapters offline and routes inputs among a stream's adapters at inference. */
+@SpringBootApplication
+@Import(LaminaServiceSupport.class)
+public class CompositionApplication {
+    @Bean
+    AdapterRouter adapterRouter() {
+        return new AdapterRouter(BaseModel.miniLm());
+    }
+
+    public static ConfigurableApplicationContext start(String... args) {
+        return ServiceLauncher.start(CompositionApplication.class, "composition", args);
+    }
+
+    public static void main(String[] args) {
+        start(args);
+    }
+}

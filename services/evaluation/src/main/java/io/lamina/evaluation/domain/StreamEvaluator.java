@@ -1,0 +1,119 @@
+package io.lamina.evaluation.domain;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.lamina.contracts.EvaluationTask;
+import io.lamina.contracts.Json;
+import io.lamina.contracts.LabeledText;
+import io.lamina.contracts.messages.EvaluateStream;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.metrics.ContinualMetrics;
+import io.lamina.engine.routing.AdapterRouter;
+import io.lamina.engine.routing.RoutedPrediction;
+import io.lamina.support.AdapterLoader;
+import io.lamina.support.ServiceClients;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Service;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Fills one row of a stream's accuracy matrix: the adapter set is scored task-agnostically
+ * (the router picks the adapter for each input, no task id) on the test split of every task
+ * seen so far, and the continual-learning metrics are recomputed from the stored rows.
+ */
+@Service
+public class StreamEvaluator {
+    private final AdapterRouter router;
+    private final AdapterLoader adapters;
+    private final ServiceClients clients;
+    private final JdbcTemplate jdbc;
+
+    StreamEvaluator(AdapterRouter router, AdapterLoader adapters, ServiceClients clients, JdbcTemplate jdbc) {
+        this.router = router;
+        this.adapters = adapters;
+        this.clients = clients;
+        this.jdbc = jdbc;
+    }
+
+    public record Row(int taskIndex, List<Double> accuracies, ContinualMetrics.Result metrics) {
+    }
+
+    public record Matrix(String streamId, List<String> taskKeys, List<List<Double>> rows, List<Double> averageAccuracy,
+                         List<Double> averageForgetting, List<Double> backwardTransfer) {
+    }
+
+    public Row evaluate(EvaluateStream command) {
+        if (command.tasks() == null || command.tasks().isEmpty()) throw new IllegalArgumentException("no tasks to evaluate");
+        if (command.adapterIds() == null || command.adapterIds().isEmpty()) throw new IllegalArgumentException("no adapters to evaluate");
+        List<Adapter> set = command.adapterIds().stream().map(adapters::load).toList();
+        List<Double> accuracies = new ArrayList<>();
+        for (EvaluationTask task : command.tasks()) {
+            List<LabeledText> test = clients.dataset(task.datasetId()).test();
+            List<RoutedPrediction> predictions = router.predict(test.stream().map(LabeledText::text).toList(), set);
+            int correct = 0;
+            for (int i = 0; i < test.size(); i++) if (predictions.get(i).label().equals(test.get(i).label())) correct++;
+            accuracies.add(test.isEmpty() ? 0.0 : (double) correct / test.size());
+        }
+        int taskIndex = command.tasks().size() - 1;
+        double[][] matrix = matrix(command.streamId(), taskIndex, accuracies);
+        ContinualMetrics.Result metrics = ContinualMetrics.compute(matrix);
+        jdbc.update("""
+                insert into accuracy_row(stream_id, task_index, task_key, adapter_ids, task_keys, accuracies,
+                                         average_accuracy, average_forgetting, backward_transfer)
+                values (?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?)
+                on conflict (stream_id, task_index) do update set task_key = excluded.task_key,
+                    adapter_ids = excluded.adapter_ids, task_keys = excluded.task_keys, accuracies = excluded.accuracies,
+                    average_accuracy = excluded.average_accuracy, average_forgetting = excluded.average_forgetting,
+                    backward_transfer = excluded.backward_transfer, evaluated_at = now()""",
+                command.streamId(), taskIndex, command.taskKey(), json(command.adapterIds()),
+                json(command.tasks().stream().map(EvaluationTask::taskKey).toList()), json(accuracies),
+                metrics.averageAccuracy(), metrics.averageForgetting(), metrics.backwardTransfer());
+        return new Row(taskIndex, accuracies, metrics);
+    }
+
+    /** Rows 0..taskIndex-1 from storage, then the new row (lower-triangular, zeros above the diagonal). */
+    private double[][] matrix(String streamId, int taskIndex, List<Double> newRow) {
+        double[][] m = new double[taskIndex + 1][taskIndex + 1];
+        for (Stored row : stored(streamId)) {
+            if (row.taskIndex() >= taskIndex) continue;
+            for (int j = 0; j <= row.taskIndex() && j < row.accuracies().size(); j++) m[row.taskIndex()][j] = row.accuracies().get(j);
+        }
+        for (int j = 0; j <= taskIndex; j++) m[taskIndex][j] = newRow.get(j);
+        return m;
+    }
+
+    private record Stored(int taskIndex, String taskKey, List<Double> accuracies, double averageAccuracy,
+                          double averageForgetting, double backwardTransfer) {
+    }
+
+    private List<Stored> stored(String streamId) {
+        return jdbc.query("select * from accuracy_row where stream_id = ? order by task_index", (rs, n) -> new Stored(
+                rs.getInt("task_index"), rs.getString("task_key"), read(rs.getString("accuracies")),
+                rs.getDouble("average_accuracy"), rs.getDouble("average_forgetting"), rs.getDouble("backward_transfer")), streamId);
+    }
+
+    public Matrix matrix(String streamId) {
+        List<Stored> rows = stored(streamId);
+        return new Matrix(streamId, rows.stream().map(Stored::taskKey).toList(), rows.stream().map(Stored::accuracies).toList(),
+                rows.stream().map(Stored::averageAccuracy).toList(), rows.stream().map(Stored::averageForgetting).toList(),
+                rows.stream().map(Stored::backwardTransfer).toList());
+    }
+
+    private static String json(Object value) {
+        try {
+            return Json.mapper().writeValueAsString(value);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<Double> read(String json) {
+        try {
+            return Json.mapper().readValue(json, new TypeReference<>() {
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.lamina.ingestion.api;
+
+import io.lamina.ingestion.domain.DatasetStore;
+import io.lamina.ingestion.domain.DatasetSubmission;
+import io.lamina.ingestion.domain.IngestionService;
+import io.lamina.ingestion.domain.StoredDataset;
+import io.lamina.support.InvalidInputException;
+import io.swagger.v3.oas.annotations.Operation;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.*;
+
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.UUID;
+
+@RestController
+@RequestMapping("/api/datasets")
+class DatasetController {
+    private final IngestionService ingestion;
+    private final DatasetStore store;
+
+    DatasetController(IngestionService ingestion, DatasetStore store) {
+        this.ingestion = ingestion;
+        this.store = store;
+    }
+
+    record DatasetAccepted(String datasetId, boolean created) {
+    }
+
+    record DatasetPage(List<StoredDataset> items, int page, int size) {
+    }
+
+    @Operation(summary = "Upload a task dataset; 202 with its id, or 400 naming every invalid record")
+    @PostMapping
+    ResponseEntity<DatasetAccepted> upload(@RequestBody DatasetSubmission submission) {
+        IngestionService.Outcome outcome = ingestion.ingest(submission, null);
+        if (outcome instanceof IngestionService.Rejected rejected) {
+            throw new InvalidInputException("Dataset rejected", rejected.reasons());
+        }
+        var accepted = (IngestionService.Accepted) outcome;
+        return ResponseEntity.status(HttpStatus.ACCEPTED)
+                .body(new DatasetAccepted(accepted.dataset().datasetId(), accepted.created()));
+    }
+
+    @Operation(summary = "List datasets, optionally of one stream")
+    @GetMapping
+    DatasetPage list(@RequestParam(required = false) String streamId,
+                     @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+        if (page < 0 || size < 1 || size > 1000) throw new IllegalArgumentException("page must be >= 0 and size in [1, 1000]");
+        return new DatasetPage(store.list(streamId, page * size, size), page, size);
+    }
+
+    @Operation(summary = "One dataset; with records=true, its train and test records")
+    @GetMapping("/{id}")
+    StoredDataset get(@PathVariable String id, @RequestParam(defaultValue = "false") boolean records) {
+        UUID uuid;
+        try {
+            uuid = UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("dataset id '" + id + "' is not a UUID");
+        }
+        return store.find(uuid, records).orElseThrow(() -> new NoSuchElementException("no dataset " + id));
+    }
+}

@@ -1,0 +1,69 @@
+package io.lamina.registry.api;
+
+import io.lamina.engine.io.BlobStore;
+import io.lamina.registry.domain.AdapterRepository;
+import io.lamina.registry.domain.AdapterView;
+import io.lamina.registry.domain.Registration;
+import io.lamina.registry.domain.RegistryService;
+import io.swagger.v3.oas.annotations.Operation;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.*;
+
+import java.util.List;
+
+@RestController
+@RequestMapping("/api/adapters")
+class AdapterController {
+    private final RegistryService registry;
+    private final AdapterRepository repository;
+    private final BlobStore blobs;
+
+    AdapterController(RegistryService registry, AdapterRepository repository, BlobStore blobs) {
+        this.registry = registry;
+        this.repository = repository;
+        this.blobs = blobs;
+    }
+
+    record AdapterPage(List<AdapterView> items, int page, int size) {
+    }
+
+    @Operation(summary = "List adapters, filtered by stream and status")
+    @GetMapping
+    AdapterPage list(@RequestParam(required = false) String streamId, @RequestParam(required = false) String status,
+                     @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
+        if (page < 0 || size < 1 || size > 1000) throw new IllegalArgumentException("page must be >= 0 and size in [1, 1000]");
+        if (status != null && !RegistryService.STATUSES.contains(status)) {
+            throw new IllegalArgumentException("status must be one of " + RegistryService.STATUSES);
+        }
+        return new AdapterPage(repository.list(streamId, status, page * size, size), page, size);
+    }
+
+    @Operation(summary = "One adapter with its lineage, aliases, config and metrics")
+    @GetMapping("/{id}")
+    AdapterView get(@PathVariable String id) {
+        return registry.get(RegistryService.parseId(id));
+    }
+
+    @Operation(summary = "Download the adapter as a PEFT directory (zip: adapter_config.json, adapter_model.safetensors, head)")
+    @GetMapping(value = "/{id}/peft", produces = "application/zip")
+    ResponseEntity<byte[]> peft(@PathVariable String id) {
+        AdapterView adapter = registry.get(RegistryService.parseId(id));
+        byte[] zip = blobs.get(adapter.blobKey());
+        return ResponseEntity.ok()
+                .contentType(MediaType.parseMediaType("application/zip"))
+                .header(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
+                        .filename("adapter-" + adapter.streamId() + "-v" + adapter.version() + ".zip").build().toString())
+                .header(HttpHeaders.ETAG, "\"" + adapter.sha256() + "\"")
+                .body(zip);
+    }
+
+    @Operation(summary = "Register an adapter whose PEFT zip is already in the blob store (used by composition for merges)")
+    @PostMapping
+    ResponseEntity<AdapterView> register(@RequestBody Registration registration) {
+        return ResponseEntity.status(HttpStatus.CREATED).body(registry.register(registration));
+    }
+}

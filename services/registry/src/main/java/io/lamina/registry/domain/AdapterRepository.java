@@ -1,0 +1,116 @@
+package io.lamina.registry.domain;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.lamina.contracts.Json;
+import io.lamina.contracts.LineageEdge;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.stereotype.Repository;
+
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The registry schema: adapters, lineage edges and aliases. */
+@Repository
+public class AdapterRepository {
+    private final JdbcTemplate jdbc;
+
+    AdapterRepository(JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    public record NewAdapter(UUID id, String streamId, String taskKey, String type, String description, String blobKey,
+                             String sha256, long sizeBytes, String baseModelId, String baseFingerprint,
+                             Map<String, Object> config, Map<String, Double> metrics, Map<String, Object> provenance,
+                             List<LineageEdge> lineage) {
+    }
+
+    /** Inserts with the stream's next version; false if the id already exists (idempotent). */
+    public boolean insert(NewAdapter a) {
+        // Serialise version allocation per stream.
+        jdbc.query("select pg_advisory_xact_lock(hashtext(?))", rs -> null, a.streamId());
+        int inserted = jdbc.update("""
+                insert into adapter(id, stream_id, task_key, type, version, status, description, blob_key, sha256, size_bytes,
+                                    base_model_id, base_fingerprint, config, metrics, provenance)
+                values (?, ?, ?, ?, (select coalesce(max(version), 0) + 1 from adapter where stream_id = ?), 'CANDIDATE',
+                        ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)
+                on conflict (id) do nothing""",
+                a.id(), a.streamId(), a.taskKey(), a.type(), a.streamId(), a.description() == null ? "" : a.description(),
+                a.blobKey(), a.sha256(), a.sizeBytes(), a.baseModelId(), a.baseFingerprint(), json(a.config()),
+                json(a.metrics()), json(a.provenance()));
+        if (inserted == 0) return false;
+        for (LineageEdge edge : a.lineage()) {
+            jdbc.update("insert into adapter_lineage(adapter_id, parent_id, relation) values (?, ?, ?) on conflict do nothing",
+                    a.id(), edge.parentId(), edge.relation());
+        }
+        return true;
+    }
+
+    public Optional<AdapterView> find(UUID id) {
+        return jdbc.query("select * from adapter where id = ?", view(), id).stream().findFirst();
+    }
+
+    public List<AdapterView> list(String streamId, String status, int offset, int limit) {
+        StringBuilder sql = new StringBuilder("select * from adapter where true");
+        List<Object> args = new ArrayList<>();
+        if (streamId != null) {
+            sql.append(" and stream_id = ?");
+            args.add(streamId);
+        }
+        if (status != null) {
+            sql.append(" and status = ?");
+            args.add(status);
+        }
+        sql.append(" order by stream_id, version offset ? limit ?");
+        args.add(offset);
+        args.add(limit);
+        return jdbc.query(sql.toString(), view(), args.toArray());
+    }
+
+    public void changeStatus(UUID id, String status, String reason) {
+        jdbc.update("update adapter set status = ?, status_reason = ?, updated_at = now() where id = ?", status, reason, id);
+    }
+
+    public void moveAlias(String streamId, String alias, UUID adapterId) {
+        jdbc.update("""
+                insert into adapter_alias(stream_id, alias, adapter_id) values (?, ?, ?)
+                on conflict (stream_id, alias) do update set adapter_id = excluded.adapter_id, updated_at = now()""",
+                streamId, alias, adapterId);
+    }
+
+    private RowMapper<AdapterView> view() {
+        return (rs, n) -> {
+            UUID id = rs.getObject("id", UUID.class);
+            List<LineageEdge> lineage = jdbc.query("select parent_id, relation from adapter_lineage where adapter_id = ? order by relation, parent_id",
+                    (r, i) -> new LineageEdge(r.getString(1), r.getString(2)), id);
+            List<String> aliases = jdbc.queryForList("select alias from adapter_alias where adapter_id = ? order by alias", String.class, id);
+            return new AdapterView(id.toString(), rs.getString("stream_id"), rs.getString("task_key"), rs.getString("type"),
+                    rs.getInt("version"), rs.getString("status"), rs.getString("status_reason"), rs.getString("description"),
+                    rs.getString("blob_key"), rs.getString("sha256"), rs.getLong("size_bytes"), rs.getString("base_model_id"),
+                    rs.getString("base_fingerprint"), read(rs.getString("config"), new TypeReference<>() { }),
+                    read(rs.getString("metrics"), new TypeReference<>() { }),
+                    read(rs.getString("provenance"), new TypeReference<>() { }), lineage, aliases,
+                    rs.getObject("created_at", Timestamp.class).toInstant(), rs.getObject("updated_at", Timestamp.class).toInstant());
+        };
+    }
+
+    private static String json(Object value) {
+        try {
+            return Json.mapper().writeValueAsString(value == null ? Map.of() : value);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static <T> T read(String json, TypeReference<T> type) {
+        try {
+            return Json.mapper().readValue(json, type);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.lamina.registry.domain;
+
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.io.BlobStore;
+import io.lamina.engine.io.PeftAdapterFormat;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.UUID;
+
+/** Registers adapters (after checking their weights), changes statuses and moves aliases. */
+@Service
+public class RegistryService {
+    public static final String PRODUCTION_ALIAS = "production";
+    public static final Set<String> STATUSES = Set.of("CANDIDATE", "PROMOTED", "REJECTED", "RETIRED");
+
+    private final AdapterRepository repository;
+    private final BlobStore blobs;
+    private final TransactionTemplate tx;
+
+    RegistryService(AdapterRepository repository, BlobStore blobs, TransactionTemplate tx) {
+        this.repository = repository;
+        this.blobs = blobs;
+        this.tx = tx;
+    }
+
+    /**
+     * Registers an adapter; registering the same id again returns the existing entry. The blob
+     * must exist, match the given sha256, and be a readable PEFT adapter.
+     */
+    public AdapterView register(Registration r) {
+        UUID id = parseId(r.adapterId());
+        if (r.streamId() == null || r.streamId().isBlank()) throw new IllegalArgumentException("streamId is required");
+        if (r.blobKey() == null || !blobs.exists(r.blobKey())) throw new IllegalArgumentException("no blob '" + r.blobKey() + "' in the blob store");
+        byte[] zip = blobs.get(r.blobKey());
+        String sha256 = BlobStore.sha256Hex(zip);
+        if (r.sha256() != null && !r.sha256().equals(sha256)) {
+            throw new IllegalArgumentException("blob sha256 is " + sha256 + " but the registration says " + r.sha256());
+        }
+        Adapter adapter = PeftAdapterFormat.fromZip(zip);
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("peft_type", adapter.kind().peftType());
+        config.put("r", adapter.spec().rank());
+        config.put("lora_alpha", adapter.spec().alpha());
+        config.put("lora_dropout", adapter.spec().dropout());
+        config.put("target_modules", adapter.spec().targetModules());
+        config.put("labels", adapter.head().labels());
+        Map<String, Object> provenance = new LinkedHashMap<>(adapter.provenance().details());
+        provenance.put("method", adapter.provenance().method());
+        var row = new AdapterRepository.NewAdapter(id, r.streamId(), r.taskKey(), adapter.kind().name(), r.description(),
+                r.blobKey(), sha256, zip.length, adapter.baseModelId(), adapter.baseFingerprint(), config,
+                r.metrics() == null ? Map.of() : r.metrics(), provenance, r.lineage() == null ? List.of() : r.lineage());
+        tx.executeWithoutResult(s -> repository.insert(row));
+        return get(id);
+    }
+
+    public AdapterView changeStatus(String adapterId, String status, String reason) {
+        UUID id = parseId(adapterId);
+        if (!STATUSES.contains(status)) throw new IllegalArgumentException("status must be one of " + STATUSES + ", got " + status);
+        AdapterView current = get(id);
+        tx.executeWithoutResult(s -> {
+            repository.changeStatus(id, status, reason);
+            if (status.equals("PROMOTED")) repository.moveAlias(current.streamId(), PRODUCTION_ALIAS, id);
+        });
+        return get(id);
+    }
+
+    public AdapterView get(UUID id) {
+        return repository.find(id).orElseThrow(() -> new NoSuchElementException("no adapter " + id));
+    }
+
+    public static UUID parseId(String id) {
+        try {
+            return UUID.fromString(id);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("adapter id '" + id + "' is not a UUID");
+        }
+    }
+}

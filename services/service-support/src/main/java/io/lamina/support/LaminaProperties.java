@@ -1,0 +1,18 @@
+package io.lamina.support;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+import java.nio.file.Path;
+
+/**
+ * Settings every Lamina service shares.
+ *
+ * @param blobRoot  root of the content-addressed blob store (a shared volume in docker-compose)
+ * @param services  base URLs of the services this one calls over HTTP
+ */
+@ConfigurationProperties(prefix = "lamina")
+public record LaminaProperties(Path blobRoot, ServiceUrls services) {
+    public record ServiceUrls(String ingestion, String registry, String composition, String evaluation,
+                              String hypernetwork, String trainingWorker, String workflows) {
+    }
+}

@@ -1,0 +1,50 @@
+package io.lamina.support;
+
+import io.lamina.contracts.LabeledText;
+import org.springframework.web.client.RestClient;
+
+import java.util.List;
+import java.util.Map;
+
+/** Small HTTP clients for the services' read APIs (each service owns its data; others ask it). */
+public class ServiceClients {
+    private final RestClient ingestion;
+    private final RestClient registry;
+
+    public ServiceClients(LaminaProperties.ServiceUrls urls, RestClient.Builder builder) {
+        this.ingestion = builder.clone().baseUrl(urls.ingestion()).build();
+        this.registry = builder.clone().baseUrl(urls.registry()).build();
+    }
+
+    /** A stored dataset with its records, as served by ingestion's {@code GET /api/datasets/{id}}. */
+    public record Dataset(String datasetId, String streamId, String taskKey, String name, String description,
+                          List<String> labels, String sha256, List<LabeledText> train, List<LabeledText> test) {
+    }
+
+    /** An adapter's registry entry, as served by {@code GET /api/adapters/{id}}. */
+    public record AdapterEntry(String adapterId, String streamId, String taskKey, String type, int version,
+                               String status, String description, String blobKey, String sha256,
+                               String baseFingerprint, Map<String, Object> config, Map<String, Double> metrics) {
+    }
+
+    public record AdapterPage(List<AdapterEntry> items) {
+    }
+
+    public Dataset dataset(String datasetId) {
+        return ingestion.get().uri("/api/datasets/{id}?records=true", datasetId).retrieve().body(Dataset.class);
+    }
+
+    public AdapterEntry adapter(String adapterId) {
+        return registry.get().uri("/api/adapters/{id}", adapterId).retrieve().body(AdapterEntry.class);
+    }
+
+    public List<AdapterEntry> adapters(String streamId, String status) {
+        AdapterPage page = registry.get().uri(b -> b.path("/api/adapters").queryParam("streamId", streamId)
+                .queryParam("status", status).queryParam("size", 1000).build()).retrieve().body(AdapterPage.class);
+        return page == null ? List.of() : page.items();
+    }
+
+    public RestClient registry() {
+        return registry;
+    }
+}

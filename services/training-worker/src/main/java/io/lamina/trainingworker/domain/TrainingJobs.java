@@ -1,0 +1,188 @@
+package io.lamina.trainingworker.domain;
+
+import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.Json;
+import io.lamina.contracts.LabeledText;
+import io.lamina.contracts.Messages;
+import io.lamina.contracts.Topics;
+import io.lamina.contracts.TrainingSettings;
+import io.lamina.contracts.messages.CommandFailed;
+import io.lamina.contracts.messages.LaminaMessage;
+import io.lamina.contracts.messages.TrainAdapter;
+import io.lamina.contracts.messages.TrainingCompleted;
+import io.lamina.contracts.messages.TrainingProgress;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.io.BlobRef;
+import io.lamina.engine.io.BlobStore;
+import io.lamina.engine.io.PeftAdapterFormat;
+import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.training.DirectoryCheckpointStore;
+import io.lamina.engine.training.LoraTrainer;
+import io.lamina.engine.training.TrainingRequest;
+import io.lamina.engine.training.TrainingSpec;
+import io.lamina.support.AdapterLoader;
+import io.lamina.support.MessagePublisher;
+import io.lamina.support.ServiceClients;
+import io.lamina.trainingworker.TrainingWorkerProperties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Service;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Runs {@link TrainAdapter} commands: fetches the dataset from ingestion, trains a LoRA and its
+ * head with the engine (checkpointing, so a retried job resumes), stores the PEFT zip in the
+ * blob store and announces it. Every outcome is an event carrying the command's task token.
+ */
+@Service
+public class TrainingJobs {
+    private static final Logger log = LoggerFactory.getLogger(TrainingJobs.class);
+
+    private final BaseModel base;
+    private final LoraTrainer trainer;
+    private final ServiceClients clients;
+    private final AdapterLoader adapters;
+    private final BlobStore blobs;
+    private final MessagePublisher publisher;
+    private final JdbcTemplate jdbc;
+    private final TrainingWorkerProperties properties;
+
+    TrainingJobs(BaseModel base, ServiceClients clients, AdapterLoader adapters, BlobStore blobs,
+                 MessagePublisher publisher, JdbcTemplate jdbc, TrainingWorkerProperties properties) {
+        this.base = base;
+        this.trainer = new LoraTrainer(base);
+        this.clients = clients;
+        this.adapters = adapters;
+        this.blobs = blobs;
+        this.publisher = publisher;
+        this.jdbc = jdbc;
+        this.properties = properties;
+    }
+
+    public void run(TrainAdapter command) {
+        Optional<TrainingCompleted> done = completed(command.jobId());
+        if (done.isPresent()) {
+            // A re-delivered command of a finished job: answer again with this token.
+            TrainingCompleted d = done.get();
+            publish(new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), d.streamId(),
+                    d.taskKey(), d.jobId(), command.taskToken(), d.blobKey(), d.sha256(), d.sizeBytes(), d.adapterType(),
+                    d.rank(), d.steps(), d.finalLoss(), d.trainSeconds(), d.device(), d.baseFingerprint()));
+            return;
+        }
+        try {
+            progress(command, 0, 0, 0, Double.NaN, 0);
+            publish(train(command));
+        } catch (IllegalArgumentException e) {
+            log.warn("training job {} refused: {}", command.jobId(), e.getMessage());
+            publish(failure(command, e.getMessage(), false));
+        } catch (RuntimeException e) {
+            log.error("training job {} failed", command.jobId(), e);
+            publish(failure(command, e.toString(), true));
+        }
+    }
+
+    private TrainingCompleted train(TrainAdapter command) {
+        long started = System.nanoTime();
+        ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
+        LoraSpec lora = loraSpec(command.adapter());
+        TrainingSpec spec = trainingSpec(command.training());
+        Adapter warmStart = command.warmStartBlobKey() == null ? null : adapters.fromBlob(command.warmStartBlobKey());
+        var checkpoints = new DirectoryCheckpointStore(properties.checkpointRoot().resolve(safeName(command.jobId())));
+        Map<String, String> provenance = new LinkedHashMap<>();
+        provenance.put("stream-id", command.streamId());
+        provenance.put("task-key", command.taskKey());
+        provenance.put("dataset-id", dataset.datasetId());
+        provenance.put("dataset-sha256", dataset.sha256());
+        provenance.put("job-id", command.jobId());
+        if (command.warmStartAdapterId() != null) provenance.put("warm-started-from", command.warmStartAdapterId());
+        List<LabeledText> train = dataset.train();
+        Adapter adapter = trainer.train(new TrainingRequest(train, dataset.labels(), lora, spec, warmStart,
+                p -> progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond()),
+                checkpoints, provenance));
+        BlobRef ref = blobs.put(PeftAdapterFormat.toZip(adapter));
+        checkpoints.clear();
+        double seconds = (System.nanoTime() - started) / 1e9;
+        String steps = adapter.provenance().details().getOrDefault("steps", "0");
+        String loss = adapter.provenance().details().getOrDefault("final-loss", "NaN");
+        TrainingCompleted result = new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
+                command.streamId(), command.taskKey(), command.jobId(), command.taskToken(), ref.key(), ref.sha256(), ref.size(),
+                adapter.kind().name(), lora.rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
+                base.device(), adapter.baseFingerprint());
+        remember(result);
+        log.info("trained {} for stream {} task {} in {}s ({} steps, loss {})", ref.key(), command.streamId(),
+                command.taskKey(), String.format("%.1f", seconds), steps, loss);
+        return result;
+    }
+
+    static LoraSpec loraSpec(AdapterSettings settings) {
+        if (settings == null) return LoraSpec.defaults();
+        if (settings.type() != null && !settings.type().equalsIgnoreCase("lora")) {
+            throw new IllegalArgumentException("adapter type '" + settings.type() + "' is not supported yet (supported: lora)");
+        }
+        LoraSpec d = LoraSpec.defaults();
+        return new LoraSpec(settings.rank() > 0 ? settings.rank() : d.rank(),
+                settings.alpha() > 0 ? (float) settings.alpha() : d.alpha(),
+                settings.dropout() >= 0 ? (float) settings.dropout() : d.dropout(),
+                settings.targetModules() == null || settings.targetModules().isEmpty() ? d.targetModules() : settings.targetModules());
+    }
+
+    static TrainingSpec trainingSpec(TrainingSettings s) {
+        TrainingSpec d = TrainingSpec.defaults();
+        if (s == null) return d;
+        return new TrainingSpec(s.epochs() > 0 ? s.epochs() : d.epochs(), s.batchSize() > 0 ? s.batchSize() : d.batchSize(),
+                s.learningRate() > 0 ? (float) s.learningRate() : d.learningRate(), d.weightDecay(), d.warmupRatio(),
+                d.maxGradNorm(), s.seed(), s.maxLength() > 0 ? s.maxLength() : d.maxLength(), d.checkpointEvery());
+    }
+
+    private void progress(TrainAdapter c, int step, int total, int epoch, double loss, double rate) {
+        publish(new TrainingProgress(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
+                c.taskKey(), c.jobId(), c.taskToken(), step, total, epoch, loss, rate));
+    }
+
+    private static CommandFailed failure(TrainAdapter c, String reason, boolean retryable) {
+        return new CommandFailed(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
+                c.taskToken(), "TrainAdapter", reason, retryable);
+    }
+
+    private void publish(LaminaMessage message) {
+        publisher.publish(Topics.TRAINING_EVENTS, message);
+    }
+
+    private Optional<TrainingCompleted> completed(String jobId) {
+        return jdbc.query("select result from training_job where job_id = ? and status = 'COMPLETED'",
+                (rs, n) -> read(rs.getString(1)), jobId).stream().findFirst();
+    }
+
+    private void remember(TrainingCompleted result) {
+        jdbc.update("""
+                insert into training_job(job_id, stream_id, task_key, status, result) values (?, ?, ?, 'COMPLETED', ?::jsonb)
+                on conflict (job_id) do update set status = 'COMPLETED', result = excluded.result, updated_at = now()""",
+                result.jobId(), result.streamId(), result.taskKey(), write(result));
+    }
+
+    private static String safeName(String jobId) {
+        return jobId.replaceAll("[^A-Za-z0-9._-]", "_");
+    }
+
+    private static String write(TrainingCompleted r) {
+        try {
+            return Json.mapper().writeValueAsString(r);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static TrainingCompleted read(String json) {
+        try {
+            return Json.mapper().readValue(json, TrainingCompleted.class);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package io.lamina.contracts;
+
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+/** The one JSON configuration used for messages, workflow payloads and files. */
+public final class Json {
+    /** Deeper documents are refused before they can exhaust the stack. */
+    public static final int MAX_NESTING_DEPTH = 32;
+
+    private static final ObjectMapper MAPPER = configure(new ObjectMapper());
+
+    /** Applies Lamina's settings to a mapper (also used for Spring's own mapper). */
+    public static ObjectMapper configure(ObjectMapper mapper) {
+        mapper.registerModule(new JavaTimeModule());
+        mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+        // Minor schema versions may add fields: readers ignore what they do not know.
+        mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_NESTING_DEPTH).build());
+        return mapper;
+    }
+
+    public static ObjectMapper mapper() {
+        return MAPPER;
+    }
+
+    private Json() {
+    }
+}

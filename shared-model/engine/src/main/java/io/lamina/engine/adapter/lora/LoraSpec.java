@@ -1,0 +1,35 @@
+package io.lamina.engine.adapter.lora;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What a user asks of a LoRA adapter (PEFT's {@code LoraConfig}): rank {@code r}, scaling
+ * {@code alpha / r}, dropout on the adapter's input, and which attention projections it wraps.
+ * A is initialised Kaiming-uniform (seeded) and B to zero, so the adapted model equals the base
+ * model exactly at step 0.
+ */
+public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules) {
+    public static final Set<String> SUPPORTED_TARGETS = Set.of("query", "key", "value");
+
+    public LoraSpec {
+        if (rank < 1 || rank > 256) throw new IllegalArgumentException("LoRA rank must be in [1, 256], got " + rank);
+        if (!(alpha > 0) || Float.isInfinite(alpha)) throw new IllegalArgumentException("LoRA alpha must be a positive number, got " + alpha);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        if (targetModules == null || targetModules.isEmpty()) throw new IllegalArgumentException("LoRA needs at least one target module");
+        for (String t : targetModules) {
+            if (!SUPPORTED_TARGETS.contains(t)) throw new IllegalArgumentException("unsupported LoRA target module '" + t + "', supported: " + SUPPORTED_TARGETS);
+        }
+        targetModules = List.copyOf(targetModules);
+    }
+
+    /** The defaults Lamina trains with: r=8, alpha=16, dropout 0.1 on query and value. */
+    public static LoraSpec defaults() { return new LoraSpec(8, 16f, 0.1f, List.of("query", "value")); }
+
+    public float scaling() { return alpha / rank; }
+
+    /** PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}. */
+    public static String peftKey(int layer, String module, char factor) {
+        return "base_model.model.encoder.layer." + layer + ".attention.self." + module + ".lora_" + factor + ".weight";
+    }
+}

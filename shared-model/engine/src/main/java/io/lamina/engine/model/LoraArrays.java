@@ -1,0 +1,21 @@
+package io.lamina.engine.model;
+
+import ai.djl.ndarray.NDArray;
+import io.lamina.engine.adapter.lora.LoraSpec;
+
+/**
+ * LoRA factors on the model's device, for {@link BaseModel#encode}: {@code a[layer][t]} is
+ * {@code [rank, hidden]} and {@code b[layer][t]} is {@code [hidden, rank]}, where {@code t}
+ * indexes {@code spec.targetModules()}. The projection {@code y = x W^T + b} of a target
+ * becomes {@code y + scaling * dropout(x) A^T B^T}. The caller owns the arrays.
+ */
+public record LoraArrays(LoraSpec spec, NDArray[][] a, NDArray[][] b) {
+    public LoraArrays {
+        if (a.length != b.length) throw new IllegalArgumentException("A has " + a.length + " layers, B has " + b.length);
+        for (int l = 0; l < a.length; l++) {
+            if (a[l].length != spec.targetModules().size() || b[l].length != spec.targetModules().size()) {
+                throw new IllegalArgumentException("layer " + l + " needs one A and one B per target module " + spec.targetModules());
+            }
+        }
+    }
+}

@@ -1,0 +1,484 @@
+package io.lamina.engine.training;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import io.lamina.contracts.LabeledText;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.lora.LoraInit;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.head.PrototypeHead;
+import io.lamina.engine.io.Safetensors;
+import io.lamina.engine.model.Autograd;
+import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.model.LoraArrays;
+import io.lamina.engine.tensor.HostTensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * Trains a LoRA adapter and its {@link PrototypeHead} on a frozen {@link BaseModel}.
+ *
+ * <p>The head's prototypes start as the L2-normalised class means of the train set's embeddings
+ * under the initial adapter (the base model when B is zero) and are trained jointly with the
+ * LoRA factors; logits are {@value #HEAD_SCALE}{@code  * cos(embedding, prototype)}, loss is
+ * cross-entropy. Optimiser: AdamW with decoupled weight decay (LoRA factors only: the head is
+ * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
+ *
+ * <p>Determinism and resume: epoch {@code e} orders its examples with {@code Random(seed + e)},
+ * dropout is reseeded from {@code (seed, step)} before every step, and a checkpoint holds the
+ * factors, the raw prototypes, the AdamW moments and the step, so a run resumed from step
+ * {@code k} takes exactly the steps an uninterrupted run would. The checkpoint is cleared when
+ * the run completes; one whose run signature (data, specs, base) differs is ignored.
+ *
+ * <p>DJL permits one {@code GradientCollector} per process, so steps of concurrent runs are
+ * serialised; inference ({@link BaseModel#embed}) is not affected.
+ */
+public final class LoraTrainer {
+    /** Fixed cosine-logit scale of the head. */
+    public static final float HEAD_SCALE = 16f;
+    /** Key of the head's raw (un-normalised) prototypes in checkpoints. */
+    static final String HEAD_KEY = "head.prototypes";
+    private static final String CHECKPOINT_FORMAT = "lamina-lora-checkpoint/1";
+    private static final float BETA1 = 0.9f;
+    private static final float BETA2 = 0.999f;
+    private static final float ADAM_EPS = 1e-8f;
+    /** Batches per length-sorted group (HF "group by length"): padding stays near each batch's own length. */
+    private static final int LENGTH_GROUP_BATCHES = 16;
+    private static final Object STEP_LOCK = new Object();
+    private static final Logger log = LoggerFactory.getLogger(LoraTrainer.class);
+
+    private final BaseModel base;
+
+    public LoraTrainer(BaseModel base) {
+        this.base = base;
+    }
+
+    /** One trainable tensor with its AdamW moments (all on the model's device). */
+    private record Param(String key, NDArray value, NDArray m, NDArray v, boolean decay) {
+    }
+
+    /** Runs (or resumes) the training job and returns the trained adapter. */
+    public Adapter train(TrainingRequest r) {
+        TrainingSpec ts = r.training();
+        LoraSpec spec = r.lora();
+        int n = r.train().size();
+        int classes = r.labels().size();
+        int hidden = base.hiddenSize();
+        int layers = base.layers();
+
+        List<String> texts = new ArrayList<>(n);
+        int[] y = new int[n];
+        Map<String, Integer> labelIndex = new HashMap<>();
+        for (int c = 0; c < classes; c++) labelIndex.put(r.labels().get(c), c);
+        for (int i = 0; i < n; i++) {
+            LabeledText t = r.train().get(i);
+            texts.add(t.text());
+            y[i] = labelIndex.get(t.label());
+        }
+        List<long[]> ids = base.tokenize(texts, ts.maxLength());
+
+        int stepsPerEpoch = (n + ts.batchSize() - 1) / ts.batchSize();
+        int totalSteps = ts.epochs() * stepsPerEpoch;
+        int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
+        Map<String, HostTensor> initial = initialLora(r);
+        String signature = signature(r, initial);
+
+        try (NDManager mgr = base.manager().newSubManager()) {
+            mgr.setName("lora-trainer");
+            Optional<Safetensors.SafetensorsFile> checkpoint = loadCheckpoint(r.checkpointsOrNull(), signature, totalSteps);
+            Map<String, HostTensor> start = new HashMap<>();
+            int startStep = 0;
+            double epochLossSum = 0;
+            int epochLossCount = 0;
+            if (checkpoint.isPresent()) {
+                start.putAll(checkpoint.get().tensors());
+                Map<String, String> meta = checkpoint.get().metadata();
+                startStep = Integer.parseInt(meta.get("step"));
+                epochLossSum = Double.parseDouble(meta.get("epoch-loss-sum"));
+                epochLossCount = Integer.parseInt(meta.get("epoch-loss-count"));
+                log.info("resuming LoRA training from checkpoint at step {}/{}", startStep, totalSteps);
+            } else {
+                start.putAll(initial);
+                start.put(HEAD_KEY, classMeans(ids, y, classes, spec, initial, ts.seed()));
+            }
+
+            // Parameters and moments: one NDArray each, updated in place for the whole run.
+            List<Param> params = new ArrayList<>();
+            NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
+            NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
+            for (int l = 0; l < layers; l++) {
+                for (int t = 0; t < spec.targetModules().size(); t++) {
+                    String module = spec.targetModules().get(t);
+                    Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, true);
+                    Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, true);
+                    params.add(pa);
+                    params.add(pb);
+                    a[l][t] = pa.value();
+                    b[l][t] = pb.value();
+                }
+            }
+            LoraArrays lora = new LoraArrays(spec, a, b);
+            Param head = newParam(mgr, HEAD_KEY, start, false);
+            params.add(head);
+            log.info("training LoRA r={} on {} examples, {} classes: {} steps on {}", spec.rank(), n, classes, totalSteps, base.device());
+
+            int cachedEpoch = -1;
+            int[][] batches = null;
+            float lastEpochMeanLoss = Float.NaN;
+            for (int step = startStep; step < totalSteps; step++) {
+                int epoch = step / stepsPerEpoch;
+                if (epoch != cachedEpoch) {
+                    batches = epochBatches(ids, ts.seed(), epoch, ts.batchSize());
+                    cachedEpoch = epoch;
+                }
+                if (step % stepsPerEpoch == 0) {
+                    epochLossSum = 0;
+                    epochLossCount = 0;
+                }
+                int[] batch = batches[step % stepsPerEpoch];
+                float lr = learningRate(step, totalSteps, warmupSteps, ts.learningRate());
+                long t0 = System.nanoTime();
+                float loss;
+                synchronized (STEP_LOCK) {
+                    loss = step(mgr, ids, y, classes, batch, lora, head, params, step, lr, ts);
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (!Float.isFinite(loss)) throw new IllegalStateException("training diverged: loss " + loss + " at step " + step);
+                epochLossSum += loss;
+                epochLossCount++;
+                lastEpochMeanLoss = (float) (epochLossSum / epochLossCount);
+                int done = step + 1;
+                if (r.checkpointsOrNull() != null && ts.checkpointEvery() > 0 && done % ts.checkpointEvery() == 0 && done < totalSteps) {
+                    r.checkpointsOrNull().save(checkpointBytes(params, done, signature, epochLossSum, epochLossCount));
+                }
+                r.listener().onProgress(new TrainingProgress(done, totalSteps, epoch, loss, (float) (batch.length / seconds)));
+            }
+
+            Map<String, HostTensor> weights = new TreeMap<>();
+            for (Param p : params) {
+                if (p != head) weights.put(p.key(), toHost(p.value()));
+            }
+            PrototypeHead trainedHead = new PrototypeHead(r.labels(), normalisedRows(toHost(head.value())), HEAD_SCALE);
+            Map<String, String> details = new LinkedHashMap<>(r.provenanceDetails());
+            details.put("seed", Long.toString(ts.seed()));
+            details.put("steps", Integer.toString(totalSteps));
+            details.put("epochs", Integer.toString(ts.epochs()));
+            details.put("train-examples", Integer.toString(n));
+            details.put("final-loss", Float.toString(lastEpochMeanLoss));
+            details.put("lr", Float.toString(ts.learningRate()));
+            details.put("device", base.device());
+            Adapter adapter = Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(),
+                    new AdapterProvenance(AdapterProvenance.TRAINED, details));
+            if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
+            log.info("LoRA training done: {} steps, final epoch loss {}", totalSteps, lastEpochMeanLoss);
+            return adapter;
+        }
+    }
+
+    /**
+     * One forward/backward/update. Everything it allocates lives in an {@link NDScope} and is
+     * freed on return; parameters and moments are updated in place after the gradient collector
+     * is closed (PyTorch refuses in-place updates of leaves while recording).
+     *
+     * <p>AdamW is written here on NDArrays rather than using DJL's {@code Optimizer} because its
+     * moments must go into checkpoints, and DJL's optimizers keep them private.
+     */
+    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, LoraArrays lora, Param head,
+                       List<Param> params, int step, float lr, TrainingSpec ts) {
+        List<long[]> batchIds = new ArrayList<>(batch.length);
+        float[] oneHot = new float[batch.length * classes];
+        for (int i = 0; i < batch.length; i++) {
+            batchIds.add(ids.get(batch[i]));
+            oneHot[i * classes + y[batch[i]]] = 1f;
+        }
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed(), step));
+            NDArray loss;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray embeddings = base.encode(mgr, batchIds, lora, true);                  // [B, H]
+                NDArray prototypes = head.value().normalize(2, 1, 1e-12);                     // [C, H]
+                NDArray logits = embeddings.matMul(prototypes.transpose()).mul(HEAD_SCALE);   // [B, C]
+                NDArray targets = mgr.create(oneHot, new Shape(batch.length, classes));
+                loss = logits.logSoftmax(1).mul(targets).sum().div(-batch.length);
+                collector.backward(loss);
+            }
+            boolean grad = Autograd.disable();
+            try {
+                float lossValue = loss.getFloat();
+                NDArray[] grads = new NDArray[params.size()];
+                NDArray squares = null;
+                for (int i = 0; i < grads.length; i++) {
+                    grads[i] = params.get(i).value().getGradient();
+                    NDArray sq = grads[i].square().sum();
+                    squares = squares == null ? sq : squares.add(sq);
+                }
+                float clip = 1f;
+                if (ts.maxGradNorm() > 0) {
+                    float norm = (float) Math.sqrt(squares.getFloat());
+                    if (norm > ts.maxGradNorm()) clip = ts.maxGradNorm() / (norm + 1e-6f);
+                }
+                int t = step + 1;
+                float bias1 = 1f - (float) Math.pow(BETA1, t);
+                float bias2 = 1f - (float) Math.pow(BETA2, t);
+                for (int i = 0; i < grads.length; i++) {
+                    Param p = params.get(i);
+                    NDArray g = clip == 1f ? grads[i] : grads[i].mul(clip);
+                    p.m().muli(BETA1).addi(g.mul(1f - BETA1));
+                    p.v().muli(BETA2).addi(g.square().muli(1f - BETA2));
+                    if (p.decay() && ts.weightDecay() > 0) p.value().muli(1f - lr * ts.weightDecay());
+                    NDArray denominator = p.v().div(bias2).sqrt().addi(ADAM_EPS);
+                    p.value().subi(p.m().div(denominator).muli(lr / bias1));
+                    zeroGradient(p.value(), grads[i]);
+                }
+                return lossValue;
+            } finally {
+                Autograd.restore(grad);
+            }
+        }
+    }
+
+    private static void zeroGradient(NDArray param, NDArray grad) {
+        if (param instanceof PtNDArray pt) {
+            JniUtils.zeroGrad(pt);
+        } else {
+            grad.subi(grad);
+        }
+    }
+
+    /** Linear warm-up to {@code peak} over {@code warmup} steps (first step already > 0), then cosine decay. */
+    static float learningRate(int step, int total, int warmup, float peak) {
+        if (step < warmup) return peak * (step + 1) / warmup;
+        double progress = (step - warmup) / (double) Math.max(1, total - warmup);
+        return (float) (peak * 0.5 * (1 + Math.cos(Math.PI * progress)));
+    }
+
+    /**
+     * The batches of one epoch: shuffle with {@code Random(seed + epoch)}, sort each group of
+     * {@value #LENGTH_GROUP_BATCHES} batches' worth of examples by length so batches pad little,
+     * cut into batches, then shuffle the batch order with the same generator.
+     */
+    static int[][] epochBatches(List<long[]> ids, long seed, int epoch, int batchSize) {
+        int n = ids.size();
+        Random random = new Random(seed + epoch);
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            Integer tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        int group = batchSize * LENGTH_GROUP_BATCHES;
+        Comparator<Integer> longestFirst = Comparator.comparingInt((Integer i) -> ids.get(i).length).reversed();
+        for (int start = 0; start < n; start += group) {
+            Arrays.sort(order, start, Math.min(n, start + group), longestFirst); // stable
+        }
+        List<int[]> batches = new ArrayList<>();
+        for (int start = 0; start < n; start += group) {
+            int groupEnd = Math.min(n, start + group);
+            for (int s = start; s < groupEnd; s += batchSize) {
+                int e = Math.min(groupEnd, s + batchSize);
+                int[] batch = new int[e - s];
+                for (int i = s; i < e; i++) batch[i - s] = order[i];
+                batches.add(batch);
+            }
+        }
+        for (int i = batches.size() - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int[] tmp = batches.get(i);
+            batches.set(i, batches.get(j));
+            batches.set(j, tmp);
+        }
+        return batches.toArray(new int[0][]);
+    }
+
+    private static int dropoutSeed(long seed, int step) {
+        long z = seed * 0x9E3779B97F4A7C15L + step;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return (int) ((z ^ (z >>> 31)) & 0x7fffffff);
+    }
+
+    /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
+    private Map<String, HostTensor> initialLora(TrainingRequest r) {
+        LoraSpec spec = r.lora();
+        Adapter warm = r.warmStartOrNull();
+        if (warm != null) {
+            boolean sameBase = warm.baseFingerprint() == null || warm.baseFingerprint().equals(base.fingerprint());
+            boolean sameShape = warm.spec() != null && warm.spec().rank() == spec.rank()
+                    && warm.spec().targetModules().size() == spec.targetModules().size()
+                    && warm.spec().targetModules().containsAll(spec.targetModules());
+            if (sameBase && sameShape) {
+                Map<String, HostTensor> fresh = LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+                Map<String, HostTensor> out = new TreeMap<>();
+                boolean complete = true;
+                for (Map.Entry<String, HostTensor> e : fresh.entrySet()) {
+                    HostTensor w = warm.weights().get(e.getKey());
+                    if (w == null || !Arrays.equals(w.shape(), e.getValue().shape())) {
+                        complete = false;
+                        break;
+                    }
+                    out.put(e.getKey(), w);
+                }
+                if (complete) {
+                    log.info("warm-starting LoRA factors from the given adapter");
+                    return out;
+                }
+            }
+            log.info("warm-start adapter does not match (base, rank, targets or shapes); starting from a fresh init");
+        }
+        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+    }
+
+    /** Normalised class means of the train embeddings under {@code lora}; a seeded random unit vector for a class without examples. */
+    private HostTensor classMeans(List<long[]> ids, int[] y, int classes, LoraSpec spec, Map<String, HostTensor> lora, long seed) {
+        int hidden = base.hiddenSize();
+        float[][] emb = base.embedTokens(ids, spec, lora);
+        float[] sums = new float[classes * hidden];
+        int[] counts = new int[classes];
+        for (int i = 0; i < emb.length; i++) {
+            counts[y[i]]++;
+            for (int j = 0; j < hidden; j++) sums[y[i] * hidden + j] += emb[i][j];
+        }
+        SplittableRandom random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        for (int c = 0; c < classes; c++) {
+            if (counts[c] == 0) {
+                for (int j = 0; j < hidden; j++) sums[c * hidden + j] = (float) random.nextGaussian();
+            }
+        }
+        float[][] normalised = normalisedRows(new HostTensor(new long[]{classes, hidden}, sums));
+        float[] flat = new float[classes * hidden];
+        for (int c = 0; c < classes; c++) System.arraycopy(normalised[c], 0, flat, c * hidden, hidden);
+        return new HostTensor(new long[]{classes, hidden}, flat);
+    }
+
+    private static float[][] normalisedRows(HostTensor t) {
+        int rows = t.rows();
+        int cols = t.cols();
+        float[][] out = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            double sq = 0;
+            for (int c = 0; c < cols; c++) sq += (double) t.get(r, c) * t.get(r, c);
+            float inv = (float) (1.0 / Math.max(Math.sqrt(sq), 1e-12));
+            for (int c = 0; c < cols; c++) out[r][c] = t.get(r, c) * inv;
+        }
+        return out;
+    }
+
+    /** A parameter from {@code start[key]}, with AdamW moments from {@code start["adamw.m."+key]} etc. or zeros. */
+    private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, boolean decay) {
+        HostTensor init = start.get(key);
+        if (init == null) throw new IllegalStateException("no initial value for " + key);
+        Shape shape = new Shape(init.shape());
+        NDArray value = mgr.create(init.data(), shape);
+        NDArray m = moment(mgr, start.get("adamw.m." + key), shape);
+        NDArray v = moment(mgr, start.get("adamw.v." + key), shape);
+        NDScope.unregister(value, m, v); // run-lived, even if the caller has a scope open
+        value.setRequiresGradient(true);
+        return new Param(key, value, m, v, decay);
+    }
+
+    private static NDArray moment(NDManager mgr, HostTensor saved, Shape shape) {
+        if (saved == null) return mgr.zeros(shape);
+        if (!Arrays.equals(saved.shape(), shape.getShape())) throw new IllegalStateException("checkpoint moment has shape " + Arrays.toString(saved.shape()));
+        return mgr.create(saved.data(), shape);
+    }
+
+    private static HostTensor toHost(NDArray a) {
+        return new HostTensor(a.getShape().getShape(), a.toFloatArray());
+    }
+
+    private static byte[] checkpointBytes(List<Param> params, int step, String signature, double epochLossSum, int epochLossCount) {
+        Map<String, HostTensor> tensors = new TreeMap<>();
+        for (Param p : params) {
+            tensors.put(p.key(), toHost(p.value()));
+            tensors.put("adamw.m." + p.key(), toHost(p.m()));
+            tensors.put("adamw.v." + p.key(), toHost(p.v()));
+        }
+        Map<String, String> meta = new TreeMap<>();
+        meta.put("format", CHECKPOINT_FORMAT);
+        meta.put("step", Integer.toString(step));
+        meta.put("run-signature", signature);
+        meta.put("epoch-loss-sum", Double.toString(epochLossSum));
+        meta.put("epoch-loss-count", Integer.toString(epochLossCount));
+        return Safetensors.write(tensors, meta);
+    }
+
+    private static Optional<Safetensors.SafetensorsFile> loadCheckpoint(CheckpointStore store, String signature, int totalSteps) {
+        if (store == null) return Optional.empty();
+        Optional<byte[]> bytes = store.load();
+        if (bytes.isEmpty()) return Optional.empty();
+        try {
+            Safetensors.SafetensorsFile file = Safetensors.read(bytes.get());
+            Map<String, String> meta = file.metadata();
+            if (!CHECKPOINT_FORMAT.equals(meta.get("format")) || !signature.equals(meta.get("run-signature"))) {
+                log.warn("ignoring a checkpoint from a different training run");
+                return Optional.empty();
+            }
+            int step = Integer.parseInt(meta.get("step"));
+            if (step < 0 || step > totalSteps) {
+                log.warn("ignoring a checkpoint at step {} of a {}-step run", step, totalSteps);
+                return Optional.empty();
+            }
+            return Optional.of(file);
+        } catch (RuntimeException e) {
+            log.warn("ignoring an unreadable checkpoint: {}", e.toString());
+            return Optional.empty();
+        }
+    }
+
+    /** Hash of everything that determines the run's trajectory, so a checkpoint only resumes its own run. */
+    private String signature(TrainingRequest r, Map<String, HostTensor> initial) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            update(d, base.fingerprint());
+            update(d, r.lora().toString());
+            update(d, r.training().withCheckpointEvery(0).toString());
+            for (String label : r.labels()) update(d, label);
+            for (LabeledText t : r.train()) {
+                update(d, t.text());
+                update(d, t.label());
+            }
+            for (Map.Entry<String, HostTensor> e : initial.entrySet()) {
+                update(d, e.getKey());
+                ByteBuffer buf = ByteBuffer.allocate(4 * e.getValue().data().length);
+                buf.asFloatBuffer().put(e.getValue().data());
+                d.update(buf);
+            }
+            return HexFormat.of().formatHex(d.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void update(MessageDigest d, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        d.update(ByteBuffer.allocate(4).putInt(bytes.length).array());
+        d.update(bytes);
+    }
+}

@@ -1,0 +1,40 @@
+package io.lamina.engine.training;
+
+import io.lamina.contracts.LabeledText;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.lora.LoraSpec;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One adapter training job.
+ *
+ * @param train              labelled examples; every label must be in {@code labels}
+ * @param labels             the head's classes, in head order (distinct)
+ * @param warmStartOrNull    LoRA factors to start from when its spec has the same rank and targets
+ * @param listener           called after every step ({@code null} for none)
+ * @param checkpointsOrNull  where to save/resume checkpoints ({@code null} for none)
+ * @param provenanceDetails  extra provenance details copied into the adapter (e.g. dataset-sha256)
+ */
+public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                              Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                              Map<String, String> provenanceDetails) {
+    public TrainingRequest {
+        if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
+        if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
+        if (lora == null || training == null) throw new IllegalArgumentException("lora and training specs are required");
+        train = List.copyOf(train);
+        labels = List.copyOf(labels);
+        Set<String> known = new HashSet<>(labels);
+        if (known.size() != labels.size()) throw new IllegalArgumentException("labels must be distinct: " + labels);
+        for (LabeledText t : train) {
+            if (t == null || t.text() == null) throw new IllegalArgumentException("examples need a text");
+            if (!known.contains(t.label())) throw new IllegalArgumentException("example label '" + t.label() + "' is not among " + labels);
+        }
+        if (listener == null) listener = ProgressListener.NONE;
+        provenanceDetails = provenanceDetails == null ? Map.of() : Map.copyOf(provenanceDetails);
+    }
+}

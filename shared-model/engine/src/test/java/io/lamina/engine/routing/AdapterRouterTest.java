@@ -1,0 +1,41 @@
+package io.lamina.engine.routing;
+
+import io.lamina.engine.TinyTasks;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.training.LoraTrainer;
+import io.lamina.engine.training.TrainingRequest;
+import io.lamina.engine.training.TrainingSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class AdapterRouterTest {
+    @Test
+    void routesEachTextToTheAdapterOfItsTask() {
+        BaseModel base = BaseModel.miniLm();
+        TrainingSpec spec = new TrainingSpec(2, 4, 3e-3f, 0.01f, 0.1f, 1f, 5L, 32, 0);
+        LoraTrainer trainer = new LoraTrainer(base);
+        Adapter sports = trainer.train(new TrainingRequest(TinyTasks.sports(), List.of("football", "tennis"), LoraSpec.defaults(), spec, null, null, null, Map.of()));
+        Adapter cooking = trainer.train(new TrainingRequest(TinyTasks.cooking(), List.of("baking", "grilling"), LoraSpec.defaults(), spec, null, null, null, Map.of()));
+
+        List<String> texts = List.of(
+                "the midfielder passed the ball and the forward scored",
+                "a double fault cost her the service game",
+                "bake the muffins in a hot oven until golden",
+                "flip the sausages on the barbecue grill");
+        List<RoutedPrediction> p = new AdapterRouter(base).predict(texts, List.of(sports, cooking));
+        assertThat(p).extracting(RoutedPrediction::adapterIndex).containsExactly(0, 0, 1, 1);
+        assertThat(p).extracting(RoutedPrediction::label).containsExactly("football", "tennis", "baking", "grilling");
+        for (RoutedPrediction r : p) assertThat(r.score()).isBetween(-1f, 1f);
+
+        // the order of adapters does not matter, only the index changes
+        List<RoutedPrediction> swapped = new AdapterRouter(base).predict(texts, List.of(cooking, sports));
+        assertThat(swapped).extracting(RoutedPrediction::adapterIndex).containsExactly(1, 1, 0, 0);
+        for (int i = 0; i < texts.size(); i++) assertThat(swapped.get(i).score()).isEqualTo(p.get(i).score());
+    }
+}

@@ -1,0 +1,28 @@
+package io.lamina.workflows.activities;
+
+import io.lamina.contracts.messages.EvaluationCompleted;
+import io.lamina.workflows.state.StreamStore;
+import io.lamina.workflows.stream.StreamPolicy;
+
+public class StreamStateActivitiesImpl implements StreamStateActivities {
+    private final StreamStore store;
+
+    public StreamStateActivitiesImpl(StreamStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public StreamPolicy policy(String streamId) {
+        return store.policy(streamId);
+    }
+
+    @Override
+    public void status(String streamId, String taskKey, String status, String adapterId, String reason) {
+        store.updateStatus(streamId, taskKey, status, adapterId, reason);
+    }
+
+    @Override
+    public void evaluated(String streamId, String taskKey, EvaluationCompleted e) {
+        store.recordEvaluation(streamId, taskKey, e.accuracyRow(), e.averageAccuracy(), e.averageForgetting(), e.backwardTransfer());
+    }
+}

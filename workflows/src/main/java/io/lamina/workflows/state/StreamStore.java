@@ -1,0 +1,162 @@
+package io.lamina.workflows.state;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.lamina.contracts.Json;
+import io.lamina.contracts.messages.DatasetIngested;
+import io.lamina.workflows.config.WorkflowsProperties;
+import io.lamina.workflows.stream.StreamPolicy;
+import io.lamina.workflows.stream.TaskArrival;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Repository;
+import org.springframework.transaction.support.TransactionTemplate;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/** Streams and their tasks in the workflows schema: what the dashboard and API read. */
+@Repository
+public class StreamStore {
+    /** Statuses after which a task needs no more work. */
+    public static final Set<String> FINAL = Set.of("PROMOTED", "REJECTED", "FAILED");
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate tx;
+    private final StreamPolicy defaultPolicy;
+
+    StreamStore(JdbcTemplate jdbc, TransactionTemplate tx, WorkflowsProperties properties) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.defaultPolicy = properties.defaultPolicy();
+    }
+
+    public record Progress(Integer step, Integer totalSteps, Double loss, Double examplesPerSecond) {
+    }
+
+    public record TaskView(String taskKey, int position, String datasetId, String description, List<String> labels,
+                           String status, String statusReason, String adapterId, List<Double> accuracyRow,
+                           Progress progress, Instant updatedAt) {
+    }
+
+    public record Metrics(Double averageAccuracy, Double averageForgetting, Double backwardTransfer) {
+    }
+
+    public record StreamView(String streamId, StreamPolicy policy, List<TaskView> tasks, List<List<Double>> accuracyMatrix,
+                             Metrics metrics, Instant updatedAt) {
+    }
+
+    /** Records a newly ingested dataset as the stream's next task; false if the task was known. */
+    public boolean registerArrival(DatasetIngested e) {
+        Boolean added = tx.execute(s -> {
+            jdbc.update("insert into stream(stream_id) values (?) on conflict do nothing", e.streamId());
+            jdbc.query("select 1 from stream where stream_id = ? for update", rs -> null, e.streamId());
+            return jdbc.update("""
+                    insert into stream_task(stream_id, task_key, position, dataset_id, description, labels, status)
+                    values (?, ?, (select coalesce(max(position), -1) + 1 from stream_task where stream_id = ?), ?, ?, ?::jsonb, 'QUEUED')
+                    on conflict (stream_id, task_key) do nothing""",
+                    e.streamId(), e.taskKey(), e.streamId(), e.datasetId(),
+                    e.description() == null || e.description().isBlank() ? e.name() : e.description(), json(e.labels())) == 1;
+        });
+        return Boolean.TRUE.equals(added);
+    }
+
+    public StreamPolicy policy(String streamId) {
+        return jdbc.query("select policy from stream where stream_id = ? and policy is not null",
+                (rs, n) -> read(rs.getString(1), new TypeReference<StreamPolicy>() { }), streamId)
+                .stream().findFirst().orElse(defaultPolicy);
+    }
+
+    public void setPolicy(String streamId, StreamPolicy policy) {
+        jdbc.update("""
+                insert into stream(stream_id, policy) values (?, ?::jsonb)
+                on conflict (stream_id) do update set policy = excluded.policy, updated_at = now()""", streamId, json(policy));
+    }
+
+    public void updateStatus(String streamId, String taskKey, String status, String adapterId, String reason) {
+        jdbc.update("""
+                update stream_task set status = ?, adapter_id = coalesce(?, adapter_id), status_reason = ?, updated_at = now()
+                where stream_id = ? and task_key = ?""", status, adapterId, reason, streamId, taskKey);
+    }
+
+    public void recordProgress(String streamId, String taskKey, int step, int totalSteps, double loss, double examplesPerSecond) {
+        jdbc.update("""
+                update stream_task set step = ?, total_steps = ?, loss = ?, examples_per_second = ?, updated_at = now()
+                where stream_id = ? and task_key = ?""", step, totalSteps, Double.isFinite(loss) ? loss : null,
+                examplesPerSecond, streamId, taskKey);
+    }
+
+    public void recordEvaluation(String streamId, String taskKey, List<Double> row, double averageAccuracy,
+                                 double averageForgetting, double backwardTransfer) {
+        tx.executeWithoutResult(s -> {
+            jdbc.update("update stream_task set accuracy_row = ?::jsonb, updated_at = now() where stream_id = ? and task_key = ?",
+                    json(row), streamId, taskKey);
+            jdbc.update("""
+                    update stream set average_accuracy = ?, average_forgetting = ?, backward_transfer = ?, updated_at = now()
+                    where stream_id = ?""", averageAccuracy, averageForgetting, backwardTransfer, streamId);
+        });
+    }
+
+    public List<String> streamIds() {
+        return jdbc.queryForList("select stream_id from stream order by created_at, stream_id", String.class);
+    }
+
+    public Optional<StreamView> find(String streamId) {
+        var header = jdbc.query("select * from stream where stream_id = ?", (rs, n) -> new Object[]{
+                new Metrics(nullable(rs.getDouble("average_accuracy"), rs.wasNull()),
+                        nullable(rs.getDouble("average_forgetting"), rs.wasNull()),
+                        nullable(rs.getDouble("backward_transfer"), rs.wasNull())),
+                rs.getObject("updated_at", Timestamp.class).toInstant()}, streamId);
+        if (header.isEmpty()) return Optional.empty();
+        List<TaskView> tasks = tasks(streamId);
+        int n = tasks.size();
+        List<List<Double>> matrix = new ArrayList<>();
+        for (TaskView t : tasks) {
+            if (t.accuracyRow() == null) break;
+            List<Double> row = new ArrayList<>(t.accuracyRow());
+            while (row.size() < n) row.add(null);
+            matrix.add(row);
+        }
+        return Optional.of(new StreamView(streamId, policy(streamId), tasks, matrix, (Metrics) header.get(0)[0],
+                (Instant) header.get(0)[1]));
+    }
+
+    public List<TaskView> tasks(String streamId) {
+        return jdbc.query("select * from stream_task where stream_id = ? order by position", (rs, i) -> new TaskView(
+                rs.getString("task_key"), rs.getInt("position"), rs.getString("dataset_id"), rs.getString("description"),
+                read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("status"),
+                rs.getString("status_reason"), rs.getString("adapter_id"),
+                rs.getString("accuracy_row") == null ? null : read(rs.getString("accuracy_row"), new TypeReference<List<Double>>() { }),
+                new Progress((Integer) rs.getObject("step"), (Integer) rs.getObject("total_steps"),
+                        (Double) rs.getObject("loss"), (Double) rs.getObject("examples_per_second")),
+                rs.getObject("updated_at", Timestamp.class).toInstant()), streamId);
+    }
+
+    /** The arrivals of a stream's tasks, in order (for re-driving a stream after a restart). */
+    public static TaskArrival arrival(TaskView t) {
+        return new TaskArrival(t.taskKey(), t.datasetId(), t.description(), t.labels());
+    }
+
+    private static Double nullable(double value, boolean wasNull) {
+        return wasNull ? null : value;
+    }
+
+    private static String json(Object value) {
+        try {
+            return Json.mapper().writeValueAsString(value);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static <T> T read(String json, TypeReference<T> type) {
+        try {
+            return Json.mapper().readValue(json, type);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+}

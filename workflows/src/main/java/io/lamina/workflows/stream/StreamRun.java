@@ -1,0 +1,7 @@
+package io.lamina.workflows.stream;
+
+import java.util.List;
+
+/** The input of one run of a stream's workflow (also what continue-as-new carries over). */
+public record StreamRun(String streamId, List<CompletedTask> completed, List<TaskArrival> pending) {
+}

@@ -1,0 +1,102 @@
+package io.lamina.workflows.task;
+
+import io.lamina.contracts.EvaluationTask;
+import io.lamina.contracts.LineageEdge;
+import io.lamina.contracts.messages.AdapterRegistered;
+import io.lamina.contracts.messages.EvaluationCompleted;
+import io.lamina.contracts.messages.NearestAdapterFound;
+import io.lamina.contracts.messages.TrainingCompleted;
+import io.lamina.workflows.activities.ServiceCommandActivities;
+import io.lamina.workflows.activities.StreamStateActivities;
+import io.lamina.workflows.stream.CompletedTask;
+import io.lamina.workflows.stream.StreamPolicy;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.workflow.Workflow;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
+    /** Bad input cannot get better by retrying. */
+    private static final RetryOptions RETRY = RetryOptions.newBuilder()
+            .setMaximumAttempts(3)
+            .setInitialInterval(Duration.ofSeconds(2))
+            .setDoNotRetry(IllegalArgumentException.class.getName(), "NonRetryable")
+            .build();
+
+    /**
+     * Training runs for minutes in another service; its progress events are heartbeats, so a
+     * worker that dies is noticed within the heartbeat timeout and the job is retried (and
+     * resumes from its checkpoint, the job id being stable across attempts).
+     */
+    private final ServiceCommandActivities training = Workflow.newActivityStub(ServiceCommandActivities.class,
+            ActivityOptions.newBuilder()
+                    .setStartToCloseTimeout(Duration.ofHours(2))
+                    .setHeartbeatTimeout(Duration.ofMinutes(5))
+                    .setRetryOptions(RETRY)
+                    .build());
+
+    /** Registry, evaluation and lookups finish in seconds to a few minutes. */
+    private final ServiceCommandActivities commands = Workflow.newActivityStub(ServiceCommandActivities.class,
+            ActivityOptions.newBuilder()
+                    .setStartToCloseTimeout(Duration.ofMinutes(15))
+                    .setRetryOptions(RETRY)
+                    .build());
+
+    private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
+            ActivityOptions.newBuilder()
+                    .setStartToCloseTimeout(Duration.ofSeconds(30))
+                    .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(10).build())
+                    .build());
+
+    @Override
+    public TaskOutcome run(TaskInput input) {
+        String streamId = input.streamId();
+        String taskKey = input.task().taskKey();
+        StreamPolicy policy = state.policy(streamId);
+
+        List<LineageEdge> lineage = new ArrayList<>();
+        lineage.add(new LineageEdge("dataset:" + input.task().datasetId(), LineageEdge.TRAINED_ON));
+        NearestAdapterFound warm = null;
+        if (policy.warmStart()) {
+            state.status(streamId, taskKey, "WARM_STARTING", null, null);
+            warm = commands.findNearest(streamId, input.task().description());
+            if (warm.adapterId() != null) lineage.add(new LineageEdge(warm.adapterId(), LineageEdge.WARM_STARTED_FROM));
+        }
+
+        state.status(streamId, taskKey, "TRAINING", null, null);
+        TrainingCompleted trained = training.train(new ServiceCommandActivities.TrainRequest(streamId, taskKey,
+                input.task().datasetId(), input.task().description(), policy.adapter(), policy.training(),
+                warm == null ? null : warm.adapterId(), warm == null ? null : warm.blobKey()));
+
+        state.status(streamId, taskKey, "REGISTERING", null, null);
+        String adapterId = Workflow.randomUUID().toString();
+        AdapterRegistered registered = commands.register(new ServiceCommandActivities.RegisterRequest(streamId, taskKey,
+                adapterId, trained.blobKey(), trained.sha256(), input.task().description(), lineage,
+                Map.of("final-loss", trained.finalLoss(), "train-seconds", trained.trainSeconds(), "steps", (double) trained.steps())));
+
+        state.status(streamId, taskKey, "EVALUATING", registered.adapterId(), null);
+        List<String> candidateSet = new ArrayList<>();
+        List<EvaluationTask> seen = new ArrayList<>();
+        for (CompletedTask previous : input.previous()) {
+            if (previous.promoted()) candidateSet.add(previous.adapterId());
+            seen.add(new EvaluationTask(previous.taskKey(), previous.datasetId()));
+        }
+        candidateSet.add(registered.adapterId());
+        seen.add(new EvaluationTask(taskKey, input.task().datasetId()));
+        EvaluationCompleted evaluation = commands.evaluate(streamId, taskKey, candidateSet, seen);
+        state.evaluated(streamId, taskKey, evaluation);
+
+        boolean promote = evaluation.averageAccuracy() >= policy.minAverageAccuracy();
+        String reason = promote
+                ? String.format("average accuracy %.3f >= gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy())
+                : String.format("average accuracy %.3f below gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy());
+        String status = promote ? "PROMOTED" : "REJECTED";
+        commands.changeStatus(streamId, registered.adapterId(), status, reason);
+        state.status(streamId, taskKey, status, registered.adapterId(), reason);
+        return new TaskOutcome(registered.adapterId(), promote, reason);
+    }
+}
