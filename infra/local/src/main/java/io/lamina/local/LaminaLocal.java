@@ -67,9 +67,9 @@ public final class LaminaLocal {
                 String key = task.path("taskKey").asText();
                 String status = task.path("status").asText();
                 if (!status.equals(lastStatus.get(key))) {
-                    startedAt.putIfAbsent(key, System.nanoTime());
+                    if (!status.equals("QUEUED")) startedAt.putIfAbsent(key, System.nanoTime());
                     String extra = "";
-                    if (status.equals("PROMOTED") || status.equals("REJECTED")) {
+                    if ((status.equals("PROMOTED") || status.equals("REJECTED")) && startedAt.containsKey(key)) {
                         extra = String.format(Locale.ROOT, "  (%.0f s, accuracy row %s)",
                                 (System.nanoTime() - startedAt.get(key)) / 1e9, task.path("accuracyRow"));
                     }

@@ -19,8 +19,9 @@ public final class SupersenseStream {
     /**
      * @param taskKey     {@code task-1}, {@code task-2}, ...
      * @param labels      the task's supersenses, e.g. {@code noun.animal}
-     * @param train       {@code labels.size() * trainPerClass} examples, shuffled
-     * @param test        {@code labels.size() * testPerClass} examples, shuffled
+     * @param train       up to {@code trainPerClass} examples per class, shuffled
+     * @param test        up to {@code testPerClass} examples per class, shuffled (a class with fewer
+     *                    glosses than both caps keeps their ratio)
      */
     public record TaskData(String taskKey, String name, String description, List<String> labels,
                            List<LabeledText> train, List<LabeledText> test) {
@@ -50,10 +51,7 @@ public final class SupersenseStream {
         List<String> used = order.subList(0, tasks * classesPerTask);
         for (String label : used) {
             int available = WordNetSupersenses.glossesBySupersense().get(label).size();
-            if (available < perClass) {
-                throw new IllegalArgumentException("supersense " + label + " has only " + available + " distinct glosses, need "
-                        + perClass + " (trainPerClass " + trainPerClass + " + testPerClass " + testPerClass + ")");
-            }
+            if (available < 2) throw new IllegalArgumentException("supersense " + label + " has only " + available + " distinct glosses");
         }
 
         List<TaskData> out = new ArrayList<>(tasks);
@@ -63,10 +61,13 @@ public final class SupersenseStream {
             List<LabeledText> test = new ArrayList<>();
             for (String label : labels) {
                 List<String> texts = new ArrayList<>(WordNetSupersenses.glossesBySupersense().get(label));
+                // The sizes are caps: a small class (noun.motive has 42 glosses) keeps the train:test ratio.
+                int take = Math.min(perClass, texts.size());
+                int testCount = take == perClass ? testPerClass : Math.max(1, Math.round((float) take * testPerClass / perClass));
                 Random rnd = new Random(mix(seed, label.hashCode()));
-                partialShuffle(texts, perClass, rnd);
-                for (int i = 0; i < trainPerClass; i++) train.add(new LabeledText(texts.get(i), label));
-                for (int i = trainPerClass; i < perClass; i++) test.add(new LabeledText(texts.get(i), label));
+                partialShuffle(texts, take, rnd);
+                for (int i = 0; i < take - testCount; i++) train.add(new LabeledText(texts.get(i), label));
+                for (int i = take - testCount; i < take; i++) test.add(new LabeledText(texts.get(i), label));
             }
             Random taskRnd = new Random(mix(seed, 0x5EED0000L + t));
             shuffle(train, taskRnd);

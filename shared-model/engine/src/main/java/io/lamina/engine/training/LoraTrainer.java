@@ -54,6 +54,9 @@ import java.util.TreeMap;
  * {@code k} takes exactly the steps an uninterrupted run would. The checkpoint is cleared when
  * the run completes; one whose run signature (data, specs, base) differs is ignored.
  *
+ * <p>The adapter's provenance ({@code trained}) records seed, steps, epochs, train-examples,
+ * final-loss (mean batch loss of the last epoch), lr and device, plus the request's details.
+ *
  * <p>DJL permits one {@code GradientCollector} per process, so steps of concurrent runs are
  * serialised; inference ({@link BaseModel#embed}) is not affected.
  */
@@ -148,7 +151,7 @@ public final class LoraTrainer {
 
             int cachedEpoch = -1;
             int[][] batches = null;
-            float lastEpochMeanLoss = Float.NaN;
+            float lastEpochMeanLoss = epochLossCount > 0 ? (float) (epochLossSum / epochLossCount) : Float.NaN;
             for (int step = startStep; step < totalSteps; step++) {
                 int epoch = step / stepsPerEpoch;
                 if (epoch != cachedEpoch) {

@@ -72,8 +72,20 @@ class SupersenseStreamTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("trainPerClass");
         assertThatThrownBy(() -> SupersenseStream.build(1, 5, 10, 0, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("testPerClass");
-        // all 25 classes include noun.motive, which has fewer than 100 distinct glosses
-        assertThatThrownBy(() -> SupersenseStream.build(5, 5, 80, 20, 1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("supersense noun.motive has only");
+    }
+
+    @Test
+    void smallClassesKeepTheTrainTestRatioUnderTheCaps() {
+        // all 25 classes include noun.motive, which has fewer than 80 + 20 distinct glosses
+        int motive = WordNetSupersenses.glossesBySupersense().get("noun.motive").size();
+        assertThat(motive).isLessThan(100);
+        var task = SupersenseStream.build(5, 5, 80, 20, 1).stream()
+                .filter(t -> t.labels().contains("noun.motive")).findFirst().orElseThrow();
+        long train = task.train().stream().filter(r -> r.label().equals("noun.motive")).count();
+        long test = task.test().stream().filter(r -> r.label().equals("noun.motive")).count();
+        assertThat(train + test).isEqualTo(motive);
+        assertThat(test).isEqualTo(Math.round(motive * 20f / 100));
+        long otherTrain = task.train().stream().filter(r -> !r.label().equals("noun.motive")).count();
+        assertThat(otherTrain).isEqualTo(80L * 4);
     }
 }

@@ -1,0 +1,79 @@
+'use strict';
+// The dashboard reads the same REST API as any program (through this gateway), every 2 s.
+let current = null;
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
+const pct = (x) => (x == null ? '–' : (100 * x).toFixed(1) + '%');
+
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || response.statusText);
+  return body;
+}
+
+async function refresh() {
+  try {
+    const streams = await api('/api/streams');
+    $('no-streams').hidden = streams.length > 0;
+    if (!current && streams.length) current = new URLSearchParams(location.hash.slice(1)).get('stream') || streams[0].streamId;
+    $('streams').innerHTML = streams.map((s) => `<li><a href="#stream=${encodeURIComponent(s.streamId)}" class="${s.streamId === current ? 'active' : ''}"
+        data-stream="${esc(s.streamId)}">${esc(s.streamId)}<br><small>${s.done}/${s.tasks} tasks · ${esc(s.currentStatus)} · avg ${pct(s.metrics.averageAccuracy)}</small></a></li>`).join('');
+    if (current) await showStream(current);
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+async function showStream(id) {
+  const s = await api('/api/streams/' + encodeURIComponent(id));
+  $('stream').hidden = false;
+  $('stream-title').textContent = 'Stream ' + s.streamId;
+  const m = s.metrics;
+  $('metrics').innerHTML = `<div>Average accuracy<b>${pct(m.averageAccuracy)}</b></div><div>Average forgetting<b>${pct(m.averageForgetting)}</b></div>
+    <div>Backward transfer<b>${pct(m.backwardTransfer)}</b></div><div>Strategy<b>${esc(s.policy.strategy)}</b></div>`;
+  $('tasks').tBodies[0].innerHTML = s.tasks.map((t) => {
+    const p = t.progress || {};
+    const frac = p.totalSteps ? p.step / p.totalSteps : 0;
+    const training = p.totalSteps ? `<div class="bar"><div style="width:${(100 * frac).toFixed(0)}%"></div></div>
+        step ${p.step}/${p.totalSteps}${p.loss != null ? ' · loss ' + p.loss.toFixed(3) : ''} · ${(p.examplesPerSecond || 0).toFixed(1)} ex/s` : '';
+    return `<tr><td>${esc(t.taskKey)}<br><small>${esc(t.description)}</small></td><td>${t.labels.map(esc).join(', ')}</td>
+      <td class="status ${esc(t.status)}">${esc(t.status)}${t.statusReason ? '<br><small>' + esc(t.statusReason) + '</small>' : ''}</td>
+      <td>${training}</td><td><code>${esc((t.adapterId || '').slice(0, 8))}</code></td></tr>`;
+  }).join('') || '<tr><td colspan="5" class="empty">No task yet.</td></tr>';
+  const n = s.tasks.length;
+  let html = '<tr><th></th>' + s.tasks.map((t) => `<th>${esc(t.taskKey)}</th>`).join('') + '</tr>';
+  s.accuracyMatrix.forEach((row, i) => {
+    html += `<tr><th>after ${esc(s.tasks[i].taskKey)}</th>` + row.slice(0, n).map((a) => a == null ? '<td></td>'
+      : `<td style="background:hsl(${(a * 120).toFixed(0)},70%,${(85 - a * 25).toFixed(0)}%)">${pct(a)}</td>`).join('') + '</tr>';
+  });
+  $('matrix').innerHTML = s.accuracyMatrix.length ? html : '<tr><td class="empty">No evaluation yet.</td></tr>';
+  const adapters = await api('/api/adapters?streamId=' + encodeURIComponent(id));
+  $('adapters').tBodies[0].innerHTML = adapters.items.map((a) => `<tr><td>v${a.version}</td><td>${esc(a.taskKey || '')}</td>
+      <td class="status ${esc(a.status)}">${esc(a.status)}</td><td>${esc(a.config.r)}</td><td>${(a.sizeBytes / 1024).toFixed(0)} KiB</td>
+      <td>${a.lineage.map((l) => esc(l.relation) + ' ' + esc(l.parentId.slice(0, 16))).join('<br>')}</td>
+      <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a></td></tr>`).join('')
+    || '<tr><td colspan="7" class="empty">No adapter yet.</td></tr>';
+}
+
+$('streams').addEventListener('click', (e) => {
+  const a = e.target.closest('a[data-stream]');
+  if (a) { current = a.dataset.stream; refresh(); }
+});
+
+$('playground').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const texts = $('texts').value.split('\n').map((t) => t.trim()).filter(Boolean);
+  const body = $('predictions').tBodies[0];
+  try {
+    const r = await api('/api/streams/' + encodeURIComponent(current) + '/predict',
+      {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({texts})});
+    body.innerHTML = r.predictions.map((p, i) => `<tr><td>${esc(texts[i])}</td><td><b>${esc(p.label)}</b></td>
+      <td>adapter <code>${esc(p.adapterId.slice(0, 8))}</code></td><td>score ${p.score.toFixed(3)}</td></tr>`).join('');
+  } catch (err) {
+    body.innerHTML = `<tr><td class="empty">${esc(err.message)}</td></tr>`;
+  }
+});
+
+refresh();
+setInterval(refresh, 2000);

@@ -1,0 +1,269 @@
+package io.lamina.local;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lamina.contracts.Json;
+import io.lamina.contracts.Topics;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.data.SupersenseStream;
+import io.lamina.engine.io.PeftAdapterFormat;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.ZipInputStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole platform on real parts: a KRaft Kafka broker, Temporal's server on a local port,
+ * PostgreSQL, DJL on the real MiniLM weights and every service, reached only as a user would —
+ * the upstream Kafka topic and the gateway's REST API.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PlatformEndToEndTest {
+    private static final String STREAM = "e2e-supersenses";
+    /** Three class-incremental tasks of three WordNet supersenses: small, but every hop is real. */
+    private static final DemoStream MINI = new DemoStream(STREAM, 3, 3, 16, 8, 11);
+
+    @TempDir
+    Path home;
+    private EmbeddedStack stack;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    void start() throws Exception {
+        stack = EmbeddedStack.start(home, StackPorts.free(),
+                "--lamina.workflows.default-policy.training.epochs=2",
+                "--lamina.workflows.default-policy.training.batch-size=16",
+                "--lamina.workflows.default-policy.warm-start=true");
+    }
+
+    @AfterAll
+    void stop() {
+        if (stack != null) stack.close();
+    }
+
+    @Test
+    @Order(1)
+    void aStreamPublishedUpstreamIsTrainedRegisteredEvaluatedAndServed() throws Exception {
+        MINI.publish(stack.kafkaBrokers());
+        JsonNode stream = awaitStreamDone(3, Duration.ofMinutes(8));
+
+        JsonNode tasks = stream.path("tasks");
+        assertThat(tasks).hasSize(3);
+        for (JsonNode task : tasks) {
+            assertThat(task.path("status").asText()).isEqualTo("PROMOTED");
+            assertThat(task.path("adapterId").asText()).isNotBlank();
+        }
+
+        JsonNode adapters = getJson("/api/adapters?streamId=" + STREAM).path("items");
+        assertThat(adapters).hasSize(3);
+
+        // Row i = after task i; task-agnostic: the router chooses among the adapters for each input.
+        JsonNode matrix = stream.path("accuracyMatrix");
+        assertThat(matrix).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            double sum = 0;
+            for (int j = 0; j <= i; j++) {
+                double a = matrix.get(i).get(j).asDouble();
+                assertThat(a).isBetween(0.0, 1.0);
+                sum += a;
+            }
+            double classesSeen = 3.0 * (i + 1);
+            assertThat(sum / (i + 1)).as("average accuracy after task %d", i + 1).isGreaterThan(1.5 / classesSeen);
+        }
+        JsonNode metrics = stream.path("metrics");
+        assertThat(metrics.path("averageAccuracy").asDouble()).isGreaterThan(1.5 / 9);
+
+        // Predictions through the gateway, with the adapter the router chose.
+        List<SupersenseStream.TaskData> data = MINI.data();
+        List<String> texts = new ArrayList<>();
+        List<String> expected = new ArrayList<>();
+        for (SupersenseStream.TaskData task : data) {
+            for (int i = 0; i < 4; i++) {
+                texts.add(task.test().get(i).text());
+                expected.add(task.test().get(i).label());
+            }
+        }
+        JsonNode predictions = postJson("/api/streams/" + STREAM + "/predict", Map.of("texts", texts), 200).path("predictions");
+        assertThat(predictions).hasSize(texts.size());
+        Set<String> adapterIds = new HashSet<>();
+        adapters.forEach(a -> adapterIds.add(a.path("adapterId").asText()));
+        Set<String> allLabels = new HashSet<>();
+        data.forEach(t -> allLabels.addAll(t.labels()));
+        int correct = 0;
+        for (int i = 0; i < predictions.size(); i++) {
+            JsonNode p = predictions.get(i);
+            assertThat(adapterIds).contains(p.path("adapterId").asText());
+            assertThat(allLabels).contains(p.path("label").asText());
+            if (p.path("label").asText().equals(expected.get(i))) correct++;
+        }
+        assertThat(correct).as("correct predictions of %d", texts.size()).isGreaterThan(texts.size() / 9);
+    }
+
+    @Test
+    @Order(2)
+    void adaptersDownloadAsPeftDirectoriesWithLineage() throws Exception {
+        JsonNode adapters = getJson("/api/adapters?streamId=" + STREAM).path("items");
+        String id = adapters.get(0).path("adapterId").asText();
+        HttpResponse<byte[]> zip = http.send(request("/api/adapters/" + id + "/peft").build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(zip.statusCode()).isEqualTo(200);
+        List<String> entries = new ArrayList<>();
+        try (var in = new ZipInputStream(new ByteArrayInputStream(zip.body()))) {
+            for (var e = in.getNextEntry(); e != null; e = in.getNextEntry()) entries.add(e.getName());
+        }
+        assertThat(entries).contains("adapter_config.json", "adapter_model.safetensors");
+        Adapter adapter = PeftAdapterFormat.fromZip(zip.body());
+        assertThat(adapter.weights()).containsKey("base_model.model.encoder.layer.0.attention.self.query.lora_A.weight");
+        assertThat(adapters.get(0).path("lineage").toString()).contains("trained-on");
+        // Later tasks were warm-started from the nearest registered adapter.
+        assertThat(adapters.get(2).path("lineage").toString()).contains("warm-started-from");
+    }
+
+    @Test
+    @Order(3)
+    void reDeliveredEventsCreateNothingTwice() throws Exception {
+        MINI.publish(stack.kafkaBrokers());
+        Thread.sleep(3000);
+        assertThat(getJson("/api/datasets?streamId=" + STREAM).path("items")).hasSize(3);
+        assertThat(getJson("/api/streams/" + STREAM).path("tasks")).hasSize(3);
+        assertThat(getJson("/api/adapters?streamId=" + STREAM).path("items")).hasSize(3);
+    }
+
+    @Test
+    @Order(4)
+    void malformedUpstreamEventsGoToTheDeadLetterTopicWithTheReason() throws Exception {
+        String marker = "not json " + System.nanoTime();
+        try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBrokers()),
+                new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(Topics.UPSTREAM_DATASETS, "broken", marker.getBytes(StandardCharsets.UTF_8))).get();
+        }
+        ConsumerRecord<String, byte[]> dead = awaitRecord(Topics.deadLetter(Topics.UPSTREAM_DATASETS), marker, Duration.ofSeconds(60));
+        String reason = new String(dead.headers().lastHeader("x-exception-message").value(), StandardCharsets.UTF_8);
+        assertThat(reason).contains("not valid JSON");
+    }
+
+    @Test
+    @Order(5)
+    void invalidUploadsGetAPreciseProblem() throws Exception {
+        Map<String, Object> body = Map.of("streamId", "uploads", "taskKey", "t1", "name", "bad", "description", "d",
+                "labels", List.of("a", "b"),
+                "train", List.of(Map.of("text", "x", "label", "a"), Map.of("text", "y", "label", "c")),
+                "test", List.of(Map.of("text", "z", "label", "b")));
+        HttpResponse<String> response = post("/api/datasets", body);
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(response.headers().firstValue("content-type").orElse("")).contains("application/problem+json");
+        JsonNode problem = Json.mapper().readTree(response.body());
+        assertThat(problem.path("errors").toString()).contains("train[1].label 'c' is not in labels")
+                .contains("label 'b' has no train example");
+        assertThat(getJson("/api/datasets?streamId=uploads").path("items")).isEmpty();
+    }
+
+    @Test
+    @Order(6)
+    void adaptersMergeByTaskArithmeticIntoARegisteredAdapterWithItsRecipe() throws Exception {
+        JsonNode adapters = getJson("/api/adapters?streamId=" + STREAM).path("items");
+        List<String> ids = List.of(adapters.get(0).path("adapterId").asText(), adapters.get(1).path("adapterId").asText());
+        JsonNode merged = postJson("/api/composition/merges", Map.of("adapterIds", ids, "weights", List.of(0.5, 0.5)), 201);
+        JsonNode again = postJson("/api/composition/merges", Map.of("adapterIds", ids, "weights", List.of(0.5, 0.5)), 201);
+        assertThat(again.path("sha256").asText()).isEqualTo(merged.path("sha256").asText());
+        JsonNode entry = getJson("/api/adapters/" + merged.path("adapterId").asText());
+        assertThat(entry.path("lineage").toString()).contains(ids.get(0)).contains("merged-from");
+        assertThat(entry.path("config").path("r").asInt()).isEqualTo(16);
+    }
+
+    @Test
+    @Order(7)
+    void theHypernetworkFindsTheNearestAdapterByDescription() throws Exception {
+        String description = MINI.data().get(1).description();
+        JsonNode nearest = getJson("/api/hypernetwork/nearest?description=" + java.net.URLEncoder.encode(description, StandardCharsets.UTF_8));
+        assertThat(nearest.path("entry").path("streamId").asText()).isEqualTo(STREAM);
+        assertThat(nearest.path("similarity").asDouble()).isGreaterThan(0.99);
+    }
+
+    private JsonNode awaitStreamDone(int tasks, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = http.send(request("/api/streams/" + STREAM).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                last = Json.mapper().readTree(r.body());
+                long done = 0;
+                for (JsonNode t : last.path("tasks")) {
+                    String s = t.path("status").asText();
+                    if (s.equals("PROMOTED") || s.equals("REJECTED") || s.equals("FAILED")) done++;
+                }
+                if (done >= tasks) return last;
+            }
+            Thread.sleep(1000);
+        }
+        throw new AssertionError("stream not done in " + timeout + "; last state: " + last);
+    }
+
+    private ConsumerRecord<String, byte[]> awaitRecord(String topic, String marker, Duration timeout) {
+        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBrokers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "test-" + System.nanoTime(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (new String(r.value(), StandardCharsets.UTF_8).equals(marker)) return r;
+                }
+            }
+        }
+        throw new AssertionError("no record '" + marker + "' on " + topic + " within " + timeout);
+    }
+
+    private HttpRequest.Builder request(String path) {
+        return HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60));
+    }
+
+    private JsonNode getJson(String path) throws Exception {
+        HttpResponse<String> r = http.send(request(path).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as("GET %s: %s", path, r.body()).isEqualTo(200);
+        return Json.mapper().readTree(r.body());
+    }
+
+    private HttpResponse<String> post(String path, Object body) throws Exception {
+        return http.send(request(path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body))).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode postJson(String path, Object body, int expectedStatus) throws Exception {
+        HttpResponse<String> r = post(path, body);
+        assertThat(r.statusCode()).as("POST %s: %s", path, r.body()).isEqualTo(expectedStatus);
+        return Json.mapper().readTree(r.body());
+    }
+}

@@ -1,0 +1,152 @@
+package io.lamina.workflows;
+
+import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.EvaluationTask;
+import io.lamina.contracts.TrainingSettings;
+import io.lamina.contracts.messages.AdapterRegistered;
+import io.lamina.contracts.messages.AdapterStatusChanged;
+import io.lamina.contracts.messages.EvaluationCompleted;
+import io.lamina.contracts.messages.TrainingCompleted;
+import io.lamina.workflows.activities.ServiceCommandActivities;
+import io.lamina.workflows.activities.StreamStateActivities;
+import io.lamina.workflows.stream.ContinualStreamWorkflow;
+import io.lamina.workflows.stream.ContinualStreamWorkflowImpl;
+import io.lamina.workflows.stream.StreamPolicy;
+import io.lamina.workflows.stream.StreamRun;
+import io.lamina.workflows.stream.StreamSnapshot;
+import io.lamina.workflows.stream.TaskArrival;
+import io.lamina.workflows.task.TaskLifecycleWorkflowImpl;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowOptions;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.worker.Worker;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyList;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.*;
+
+/**
+ * The stream and task workflows on Temporal's in-memory test environment with the activities
+ * mocked (the services behind them are exercised by the platform end-to-end test).
+ */
+class ContinualStreamWorkflowTest {
+    private TestWorkflowEnvironment env;
+    private ServiceCommandActivities commands;
+    private StreamStateActivities state;
+
+    @BeforeEach
+    void setUp() {
+        env = TestWorkflowEnvironment.newInstance();
+        Worker worker = env.newWorker(TaskQueues.STREAMS);
+        worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class);
+        commands = mock(ServiceCommandActivities.class, withSettings().withoutAnnotations());
+        state = mock(StreamStateActivities.class, withSettings().withoutAnnotations());
+        worker.registerActivitiesImplementations(commands, state);
+        env.start();
+    }
+
+    @AfterEach
+    void tearDown() {
+        env.close();
+    }
+
+    private static StreamPolicy policy(double gate) {
+        return new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
+                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate);
+    }
+
+    private void stubServices(double... averageAccuracies) {
+        AtomicInteger evaluations = new AtomicInteger();
+        when(commands.train(any())).thenAnswer(inv -> {
+            ServiceCommandActivities.TrainRequest r = inv.getArgument(0);
+            return new TrainingCompleted("e", 1, Instant.EPOCH, r.streamId(), r.taskKey(), "job", "t", "sha256/aa/" + "a".repeat(64),
+                    "a".repeat(64), 10, "LORA", 8, 3, 0.5, 1.0, "cpu()", "sha256:base");
+        });
+        when(commands.register(any())).thenAnswer(inv -> {
+            ServiceCommandActivities.RegisterRequest r = inv.getArgument(0);
+            return new AdapterRegistered("e", 1, Instant.EPOCH, r.streamId(), r.taskKey(), "t", r.adapterId(), 1, r.description(),
+                    r.blobKey(), r.sha256(), "sha256:base");
+        });
+        when(commands.evaluate(anyString(), anyString(), anyList(), anyList())).thenAnswer(inv -> {
+            List<EvaluationTask> tasks = inv.getArgument(3);
+            double average = averageAccuracies[evaluations.getAndIncrement()];
+            return new EvaluationCompleted("e", 1, Instant.EPOCH, inv.getArgument(0), inv.getArgument(1), "t", tasks.size() - 1,
+                    tasks.stream().map(t -> average).toList(), average, 0.0, 0.0);
+        });
+        when(commands.changeStatus(anyString(), anyString(), anyString(), anyString())).thenAnswer(inv ->
+                new AdapterStatusChanged("e", 1, Instant.EPOCH, inv.getArgument(0), "t", inv.getArgument(1), inv.getArgument(2), inv.getArgument(3)));
+    }
+
+    private ContinualStreamWorkflow startStream(String streamId, TaskArrival... arrivals) {
+        WorkflowClient client = env.getWorkflowClient();
+        ContinualStreamWorkflow stream = client.newWorkflowStub(ContinualStreamWorkflow.class,
+                WorkflowOptions.newBuilder().setWorkflowId(TaskQueues.streamWorkflowId(streamId)).setTaskQueue(TaskQueues.STREAMS).build());
+        WorkflowClient.start(stream::run, new StreamRun(streamId, List.of(), List.of()));
+        for (TaskArrival a : arrivals) stream.taskArrived(a);
+        return stream;
+    }
+
+    private static StreamSnapshot awaitCompleted(ContinualStreamWorkflow stream, int n) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            StreamSnapshot s = stream.state();
+            if (s.completed().size() >= n) return s;
+            Thread.sleep(50);
+        }
+        throw new AssertionError("stream did not complete " + n + " tasks: " + stream.state());
+    }
+
+    @Test
+    void tasksRunInArrivalOrderAndEachIsEvaluatedOnEverySeenTask() throws Exception {
+        when(state.policy("s1")).thenReturn(policy(0.0));
+        stubServices(0.9, 0.8);
+        ContinualStreamWorkflow stream = startStream("s1",
+                new TaskArrival("t1", "d1", "first", List.of("a")),
+                new TaskArrival("t2", "d2", "second", List.of("b")),
+                new TaskArrival("t1", "d1", "first again", List.of("a")));
+
+        StreamSnapshot snapshot = awaitCompleted(stream, 2);
+        assertThat(snapshot.completed()).extracting(c -> c.taskKey()).containsExactly("t1", "t2");
+        assertThat(snapshot.completed()).allMatch(c -> c.promoted());
+        assertThat(snapshot.pending()).isEmpty();
+
+        ArgumentCaptor<List<String>> adapterSets = ArgumentCaptor.captor();
+        ArgumentCaptor<List<EvaluationTask>> taskSets = ArgumentCaptor.captor();
+        verify(commands, times(2)).evaluate(eq("s1"), anyString(), adapterSets.capture(), taskSets.capture());
+        assertThat(taskSets.getAllValues().get(0)).extracting(EvaluationTask::taskKey).containsExactly("t1");
+        assertThat(taskSets.getAllValues().get(1)).extracting(EvaluationTask::taskKey).containsExactly("t1", "t2");
+        assertThat(adapterSets.getAllValues().get(1)).hasSize(2).contains(snapshot.completed().get(0).adapterId());
+        verify(commands, times(2)).train(any());
+        verify(state).status("s1", "t2", "PROMOTED", snapshot.completed().get(1).adapterId(),
+                "average accuracy 0.800 >= gate 0.000");
+    }
+
+    @Test
+    void aCandidateBelowTheGateIsRejectedAndDoesNotServe() throws Exception {
+        when(state.policy("s2")).thenReturn(policy(0.5));
+        stubServices(0.9, 0.2, 0.7);
+        ContinualStreamWorkflow stream = startStream("s2",
+                new TaskArrival("t1", "d1", "first", List.of("a")),
+                new TaskArrival("t2", "d2", "second", List.of("b")),
+                new TaskArrival("t3", "d3", "third", List.of("c")));
+
+        StreamSnapshot snapshot = awaitCompleted(stream, 3);
+        assertThat(snapshot.completed()).extracting(c -> c.promoted()).containsExactly(true, false, true);
+        verify(commands).changeStatus(eq("s2"), eq(snapshot.completed().get(1).adapterId()), eq("REJECTED"),
+                eq("average accuracy 0.200 below gate 0.500"));
+        // The rejected adapter is not part of the set evaluated after task 3.
+        ArgumentCaptor<List<String>> adapterSets = ArgumentCaptor.captor();
+        verify(commands, times(3)).evaluate(eq("s2"), anyString(), adapterSets.capture(), anyList());
+        assertThat(adapterSets.getAllValues().get(2)).doesNotContain(snapshot.completed().get(1).adapterId()).hasSize(2);
+    }
+}
