@@ -29,7 +29,7 @@ import java.util.UUID;
 public record DemoStream(String streamId, int tasks, int classesPerTask, int trainPerClass, int testPerClass, long seed) {
 
     public static DemoStream wordnetSupersenses() {
-        return new DemoStream("wordnet-supersenses", 5, 5, 64, 30, 7);
+        return new DemoStream("wordnet-supersenses", 5, 5, 120, 30, 7);
     }
 
     public List<SupersenseStream.TaskData> data() {

@@ -26,6 +26,7 @@ public final class LaminaLocal {
 
     public static void main(String[] args) throws Exception {
         long t0 = System.nanoTime();
+        io.lamina.support.ServiceLauncher.offlineEngine();
         Path home = Path.of(setting("LAMINA_HOME", ".lamina"));
         EmbeddedStack stack = EmbeddedStack.start(home, StackPorts.defaults(), args);
         CountDownLatch stopped = new CountDownLatch(1);

@@ -55,7 +55,7 @@ class PlatformEndToEndTest {
     private static final DemoStream MINI = new DemoStream(STREAM, 3, 3, 16, 8, 11);
 
     @TempDir
-    Path home;
+    static Path home;
     private EmbeddedStack stack;
     private final HttpClient http = HttpClient.newHttpClient();
 

@@ -13,11 +13,20 @@ import java.util.List;
  */
 public final class ServiceLauncher {
     public static ConfigurableApplicationContext start(Class<?> application, String name, String... args) {
+        offlineEngine();
         List<String> all = new ArrayList<>();
         all.add("--spring.config.name=" + name);
         all.add("--spring.application.name=" + name);
         all.addAll(List.of(args));
         return new SpringApplicationBuilder(application).run(all.toArray(String[]::new));
+    }
+
+    /**
+     * DJL must never try to download an engine: libtorch comes from the pytorch-native jar on the
+     * classpath (or a local libtorch named by PYTORCH_LIBRARY_PATH on GPU machines).
+     */
+    public static void offlineEngine() {
+        if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
     }
 
     private ServiceLauncher() {
