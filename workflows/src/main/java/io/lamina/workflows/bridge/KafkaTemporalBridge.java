@@ -43,7 +43,10 @@ public class KafkaTemporalBridge {
         LaminaMessage message = MessageCodec.decode(payload);
         if (message instanceof DatasetIngested e) {
             streams.registerArrival(e);
-            startOrSignal(e.streamId(), List.of(), new TaskArrival(e.taskKey(), e.datasetId(),
+            // A re-delivered announcement of a finished task must not train it again, even when
+            // the (in-memory) workflow that ran it is gone.
+            if (streams.isFinished(e.streamId(), e.taskKey())) return;
+            startOrSignal(e.streamId(), streams.completed(e.streamId()), new TaskArrival(e.taskKey(), e.datasetId(),
                     e.description() == null || e.description().isBlank() ? e.name() : e.description(), e.labels()));
         } else if (message instanceof DatasetRejected e) {
             log.warn("dataset for stream {} task {} rejected: {}", e.streamId(), e.taskKey(), e.reasons());

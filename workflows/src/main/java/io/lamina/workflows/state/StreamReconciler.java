@@ -9,7 +9,6 @@ import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -33,15 +32,9 @@ class StreamReconciler {
     @EventListener(ApplicationReadyEvent.class)
     void reconcile() {
         for (String streamId : streams.streamIds()) {
-            List<CompletedTask> done = new ArrayList<>();
-            List<TaskArrival> unfinished = new ArrayList<>();
-            for (StreamStore.TaskView t : streams.tasks(streamId)) {
-                if (StreamStore.FINAL.contains(t.status()) && t.adapterId() != null) {
-                    done.add(new CompletedTask(t.taskKey(), t.datasetId(), t.adapterId(), t.status().equals("PROMOTED")));
-                } else {
-                    unfinished.add(StreamStore.arrival(t));
-                }
-            }
+            List<TaskArrival> unfinished = streams.tasks(streamId).stream()
+                    .filter(t -> !StreamStore.FINAL.contains(t.status())).map(StreamStore::arrival).toList();
+            List<CompletedTask> done = streams.completed(streamId);
             if (unfinished.isEmpty()) continue;
             log.info("re-driving stream {}: {} task(s) unfinished", streamId, unfinished.size());
             for (TaskArrival arrival : unfinished) bridge.startOrSignal(streamId, done, arrival);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.lamina.contracts.Json;
 import io.lamina.contracts.messages.DatasetIngested;
 import io.lamina.workflows.config.WorkflowsProperties;
+import io.lamina.workflows.stream.CompletedTask;
 import io.lamina.workflows.stream.StreamPolicy;
 import io.lamina.workflows.stream.TaskArrival;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -132,6 +133,17 @@ public class StreamStore {
                 new Progress((Integer) rs.getObject("step"), (Integer) rs.getObject("total_steps"),
                         (Double) rs.getObject("loss"), (Double) rs.getObject("examples_per_second")),
                 rs.getObject("updated_at", Timestamp.class).toInstant()), streamId);
+    }
+
+    /** The tasks of a stream that are done and have an adapter, in stream order. */
+    public List<CompletedTask> completed(String streamId) {
+        return tasks(streamId).stream().filter(t -> FINAL.contains(t.status()) && t.adapterId() != null)
+                .map(t -> new CompletedTask(t.taskKey(), t.datasetId(), t.adapterId(), t.status().equals("PROMOTED")))
+                .toList();
+    }
+
+    public boolean isFinished(String streamId, String taskKey) {
+        return tasks(streamId).stream().anyMatch(t -> t.taskKey().equals(taskKey) && FINAL.contains(t.status()));
     }
 
     /** The arrivals of a stream's tasks, in order (for re-driving a stream after a restart). */
