@@ -40,9 +40,9 @@ class ApiRoutes {
         return route(id).route(predicate, http()).before(uri(target)).build();
     }
 
-    /** Each service's OpenAPI document, republished under {@code /v3/api-docs/<service>}. */
+    /** Each service's OpenAPI document, republished under {@code /api-docs/<service>}. */
     private static RouterFunction<ServerResponse> apiDocs(String service, String target) {
-        return route("docs-" + service).route(path("/v3/api-docs/" + service), http())
+        return route("docs-" + service).route(path("/api-docs/" + service), http())
                 .before(uri(target)).before(setPath("/v3/api-docs")).build();
     }
 }
