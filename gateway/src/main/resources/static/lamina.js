@@ -49,11 +49,13 @@ async function showStream(id) {
   });
   $('matrix').innerHTML = s.accuracyMatrix.length ? html : '<tr><td class="empty">No evaluation yet.</td></tr>';
   const adapters = await api('/api/adapters?streamId=' + encodeURIComponent(id));
-  $('adapters').tBodies[0].innerHTML = adapters.items.map((a) => `<tr><td>v${a.version}</td><td>${esc(a.taskKey || '')}</td>
+  const ticked = new Set([...document.querySelectorAll('input[name=merge-input]:checked')].map((c) => c.value));
+  $('adapters').tBodies[0].innerHTML = adapters.items.map((a) => `<tr><td><input type="checkbox" name="merge-input"
+      value="${esc(a.adapterId)}" aria-label="merge input v${a.version}" ${ticked.has(a.adapterId) ? 'checked' : ''}></td><td>v${a.version}</td><td>${esc(a.taskKey || '')}</td>
       <td class="status ${esc(a.status)}">${esc(a.status)}</td><td>${esc(a.config.r)}</td><td>${(a.sizeBytes / 1024).toFixed(0)} KiB</td>
       <td>${a.lineage.map((l) => esc(l.relation) + ' ' + esc(l.parentId.slice(0, 16))).join('<br>')}</td>
       <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a></td></tr>`).join('')
-    || '<tr><td colspan="7" class="empty">No adapter yet.</td></tr>';
+    || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>';
 }
 
 $('streams').addEventListener('click', (e) => {
@@ -75,5 +77,46 @@ $('playground').addEventListener('submit', async (e) => {
   }
 });
 
+async function loadMethods() {
+  try {
+    const methods = await api('/api/merges/methods');
+    $('merge-method').innerHTML = methods.map((m) => `<option value="${esc(m.name)}" title="${esc(m.summary)}">${esc(m.name)}
+      (${esc(m.operatesOn.toLowerCase())})</option>`).join('');
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+$('merge-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const inputs = [...document.querySelectorAll('input[name=merge-input]:checked')].map((c) => c.value);
+  const status = $('merge-status');
+  try {
+    const params = JSON.parse($('merge-params').value || '{}');
+    const body = {method: $('merge-method').value, convention: $('merge-convention').value,
+      adapters: inputs.map((id) => ({id, weight: 1 / inputs.length})), params, streamId: current};
+    let job = await api('/api/merges', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+    status.textContent = 'merge ' + job.status.toLowerCase() + '...';
+    while (job.status === 'RUNNING') {
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api('/api/merges/' + job.mergeId);
+    }
+    if (job.status !== 'SUCCEEDED') throw new Error(job.error || job.status);
+    status.textContent = `merged into ${job.adapterId.slice(0, 8)} (${job.method}); scoring...`;
+    const stream = await api('/api/streams/' + encodeURIComponent(current));
+    const datasetIds = stream.tasks.map((t) => t.datasetId);
+    const ids = [...inputs, job.adapterId];
+    const scores = await api('/api/evaluations/adapters', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({adapterIds: ids, datasetIds})});
+    $('merge-scores').innerHTML = '<tr><th>adapter</th>' + stream.tasks.map((t) => `<th>${esc(t.taskKey)}</th>`).join('') + '</tr>'
+      + scores.accuracy.map((row, i) => `<tr><th>${i === ids.length - 1 ? 'merged ' : 'input '}<code>${esc(ids[i].slice(0, 8))}</code></th>`
+        + row.map((a) => `<td>${pct(a)}</td>`).join('') + '</tr>').join('');
+    status.textContent = `merged into ${job.adapterId.slice(0, 8)} (${job.method})`;
+  } catch (err) {
+    status.textContent = 'Merge refused: ' + err.message;
+  }
+});
+
+loadMethods();
 refresh();
 setInterval(refresh, 2000);

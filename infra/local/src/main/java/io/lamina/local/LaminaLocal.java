@@ -68,7 +68,8 @@ public final class LaminaLocal {
                 String key = task.path("taskKey").asText();
                 String status = task.path("status").asText();
                 if (!status.equals(lastStatus.get(key))) {
-                    if (!status.equals("QUEUED")) startedAt.putIfAbsent(key, System.nanoTime());
+                    boolean finished = status.equals("PROMOTED") || status.equals("REJECTED") || status.equals("FAILED");
+                    if (!status.equals("QUEUED") && !finished) startedAt.putIfAbsent(key, System.nanoTime());
                     String extra = "";
                     if ((status.equals("PROMOTED") || status.equals("REJECTED")) && startedAt.containsKey(key)) {
                         extra = String.format(Locale.ROOT, "  (%.0f s, accuracy row %s)",

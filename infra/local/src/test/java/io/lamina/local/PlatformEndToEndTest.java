@@ -190,19 +190,64 @@ class PlatformEndToEndTest {
 
     @Test
     @Order(6)
-    void adaptersMergeByTaskArithmeticIntoARegisteredAdapterWithItsRecipe() throws Exception {
+    void adaptersMergeIntoARegisteredAdapterWithItsRecipe() throws Exception {
         JsonNode adapters = getJson("/api/adapters?streamId=" + STREAM).path("items");
-        List<String> ids = List.of(adapters.get(0).path("adapterId").asText(), adapters.get(1).path("adapterId").asText());
-        JsonNode merged = postJson("/api/composition/merges", Map.of("adapterIds", ids, "weights", List.of(0.5, 0.5)), 201);
-        JsonNode again = postJson("/api/composition/merges", Map.of("adapterIds", ids, "weights", List.of(0.5, 0.5)), 201);
-        assertThat(again.path("sha256").asText()).isEqualTo(merged.path("sha256").asText());
-        JsonNode entry = getJson("/api/adapters/" + merged.path("adapterId").asText());
-        assertThat(entry.path("lineage").toString()).contains(ids.get(0)).contains("merged-from");
-        assertThat(entry.path("config").path("r").asInt()).isEqualTo(16);
+        String first = adapters.get(0).path("adapterId").asText();
+        String second = adapters.get(1).path("adapterId").asText();
+        Map<String, Object> ties = Map.of("method", "ties_svd", "convention", "peft",
+                "adapters", List.of(Map.of("id", first, "weight", 0.6), Map.of("id", second, "weight", 0.4)),
+                "params", Map.of("density", 0.5, "svd_rank", 8), "seed", 3);
+        JsonNode job = postJson("/api/merges", ties, 202);
+        assertThat(job.path("status").asText()).isEqualTo("SUCCEEDED");
+        JsonNode again = postJson("/api/merges", ties, 202);
+        assertThat(again.path("sha256").asText()).as("same recipe, same bytes").isEqualTo(job.path("sha256").asText());
+        assertThat(again.path("adapterId").asText()).isEqualTo(job.path("adapterId").asText());
+        assertThat(getJson("/api/merges/" + job.path("mergeId").asText()).path("recipe").path("method").asText()).isEqualTo("ties_svd");
+
+        JsonNode entry = getJson("/api/adapters/" + job.path("adapterId").asText());
+        assertThat(entry.path("lineage").toString()).contains(first).contains(second).contains("merged-from");
+        assertThat(entry.path("config").path("r").asInt()).isEqualTo(8);
+        assertThat(entry.path("provenance").toString()).contains("ties_svd");
+
+        // Mismatched inputs and bad parameters are refused with a precise problem, and nothing is registered.
+        int before = getJson("/api/adapters?streamId=" + STREAM).path("items").size();
+        HttpResponse<String> bad = post("/api/merges", Map.of("method", "dare_ties",
+                "adapters", List.of(Map.of("id", first), Map.of("id", second)), "params", Map.of("density", -0.5)));
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(Json.mapper().readTree(bad.body()).path("detail").asText()).contains("density");
+        HttpResponse<String> missing = post("/api/merges", Map.of("method", "linear",
+                "adapters", List.of(Map.of("id", first), Map.of("id", "00000000-0000-0000-0000-000000000000"))));
+        assertThat(missing.statusCode()).isEqualTo(400);
+        assertThat(missing.body()).contains("no registered adapter");
+        assertThat(getJson("/api/adapters?streamId=" + STREAM).path("items")).hasSize(before);
+
+        // A merged adapter is scored next to its inputs on the tasks' test splits.
+        JsonNode datasets = getJson("/api/datasets?streamId=" + STREAM).path("items");
+        JsonNode scores = postJson("/api/evaluations/adapters", Map.of(
+                "adapterIds", List.of(first, second, job.path("adapterId").asText()),
+                "datasetIds", List.of(datasets.get(0).path("datasetId").asText(), datasets.get(1).path("datasetId").asText())), 200);
+        assertThat(scores.path("accuracy")).hasSize(3);
+        assertThat(scores.path("accuracy").get(0).get(0).asDouble()).isGreaterThan(1.0 / 3);
     }
 
     @Test
     @Order(7)
+    void explicitlyChosenAdaptersComposeAtInference() throws Exception {
+        JsonNode adapters = getJson("/api/adapters?streamId=" + STREAM + "&status=PROMOTED").path("items");
+        List<Map<String, Object>> chosen = new ArrayList<>();
+        adapters.forEach(a -> chosen.add(Map.of("id", a.path("adapterId").asText(), "weight", 1.0)));
+        List<String> texts = List.of(MINI.data().get(0).test().get(0).text(), MINI.data().get(2).test().get(0).text());
+        for (String mode : List.of("routed", "weighted_sum", "stack")) {
+            JsonNode p = postJson("/api/predict", Map.of("texts", texts, "adapters", chosen, "mode", mode), 200).path("predictions");
+            assertThat(p).as(mode).hasSize(2);
+            assertThat(p.get(0).path("label").asText()).as(mode).isNotBlank();
+        }
+        JsonNode single = postJson("/api/predict", Map.of("texts", texts, "adapters", List.of(chosen.get(0)), "mode", "single"), 200);
+        assertThat(single.path("predictions").get(0).path("label").asText()).isIn(MINI.data().get(0).labels());
+    }
+
+    @Test
+    @Order(8)
     void theHypernetworkFindsTheNearestAdapterByDescription() throws Exception {
         String description = MINI.data().get(1).description();
         JsonNode nearest = getJson("/api/hypernetwork/nearest?description=" + java.net.URLEncoder.encode(description, StandardCharsets.UTF_8));

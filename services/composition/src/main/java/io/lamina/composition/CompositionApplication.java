@@ -9,13 +9,18 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 
-/** Merges adapters offline and routes inputs among a stream's adapters at inference. */
+/** Merges adapters offline and composes or routes them at inference. */
 @SpringBootApplication
 @Import(LaminaServiceSupport.class)
 public class CompositionApplication {
     @Bean
-    AdapterRouter adapterRouter() {
-        return new AdapterRouter(BaseModel.miniLm());
+    BaseModel baseModel() {
+        return BaseModel.miniLm();
+    }
+
+    @Bean
+    AdapterRouter adapterRouter(BaseModel base) {
+        return new AdapterRouter(base);
     }
 
     public static ConfigurableApplicationContext start(String... args) {

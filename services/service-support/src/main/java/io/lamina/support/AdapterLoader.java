@@ -1,45 +1,50 @@
 package io.lamina.support;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.engine.io.PeftAdapterFormat;
-
-import java.util.Collections;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import io.lamina.engine.tensor.HostTensor;
 
 /**
- * Loads registered adapters (registry entry → blob → PEFT zip → {@link Adapter}) and keeps the
- * most recently used ones in memory. Registered adapters are immutable, so the cache never
- * goes stale.
+ * Loads registered adapters (registry entry → blob → PEFT zip → {@link Adapter}) and keeps
+ * recently used ones in memory under a budget in bytes, not in count: adapter sizes differ by
+ * orders of magnitude (a rank-1 LoRA on one module vs a rank-256 merge on every projection).
+ * Registered adapters are immutable, so the cache never goes stale.
  */
 public class AdapterLoader {
-    private static final int CAPACITY = 256;
-
     private final ServiceClients clients;
     private final BlobStore blobs;
-    private final Map<String, Adapter> cache = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Adapter> eldest) {
-            return size() > CAPACITY;
-        }
-    });
+    private final Cache<String, Adapter> cache;
 
-    public AdapterLoader(ServiceClients clients, BlobStore blobs) {
+    public AdapterLoader(ServiceClients clients, BlobStore blobs, long maxBytes) {
         this.clients = clients;
         this.blobs = blobs;
+        this.cache = Caffeine.newBuilder()
+                .maximumWeight(maxBytes)
+                .weigher((String id, Adapter a) -> (int) Math.min(Integer.MAX_VALUE, sizeBytes(a)))
+                .build();
     }
 
     public Adapter load(String adapterId) {
-        Adapter cached = cache.get(adapterId);
-        if (cached != null) return cached;
-        ServiceClients.AdapterEntry entry = clients.adapter(adapterId);
-        Adapter adapter = fromBlob(entry.blobKey());
-        cache.put(adapterId, adapter);
-        return adapter;
+        return cache.get(adapterId, id -> fromBlob(clients.adapter(id).blobKey()));
     }
 
     public Adapter fromBlob(String blobKey) {
         return PeftAdapterFormat.fromZip(blobs.get(blobKey));
+    }
+
+    /** Bytes the adapter's tensors take in memory (float32). */
+    public static long sizeBytes(Adapter a) {
+        long floats = 0;
+        for (HostTensor t : a.weights().values()) floats += t.data().length;
+        for (float[] row : a.head().prototypes()) floats += row.length;
+        return 4 * floats;
+    }
+
+    /** Estimated bytes held now (for metrics and tests). */
+    public long cachedBytes() {
+        return cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
     }
 }

@@ -2,6 +2,10 @@ package io.lamina.support;
 
 import io.lamina.engine.io.BlobStore;
 import io.lamina.engine.io.FileSystemBlobStore;
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.info.Info;
+import io.swagger.v3.oas.models.servers.Server;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.cloud.stream.function.StreamBridge;
 import org.springframework.context.annotation.Bean;
@@ -9,6 +13,8 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.web.client.RestClient;
+
+import java.util.List;
 
 /** What every Lamina service imports: messaging, blob store, clients of other services, errors. */
 @Configuration(proxyBeanMethods = false)
@@ -32,8 +38,18 @@ public class LaminaServiceSupport {
     }
 
     @Bean
-    AdapterLoader adapterLoader(ServiceClients clients, BlobStore blobs) {
-        return new AdapterLoader(clients, blobs);
+    AdapterLoader adapterLoader(ServiceClients clients, BlobStore blobs, LaminaProperties properties) {
+        return new AdapterLoader(clients, blobs, properties.adapterCacheBytes());
+    }
+
+    /**
+     * Each service's OpenAPI document names a relative server, so "try it out" in the gateway's
+     * Swagger UI goes through the gateway rather than to the service's own port.
+     */
+    @Bean
+    OpenAPI laminaOpenApi(@Value("${spring.application.name}") String service) {
+        return new OpenAPI().info(new Info().title("Lamina " + service).version("v1"))
+                .servers(List.of(new Server().url("/")));
     }
 
     @Bean

@@ -21,7 +21,8 @@ public final class MessageCodec {
             DatasetAnnounced.class, DatasetIngested.class, DatasetRejected.class,
             TrainAdapter.class, TrainingProgress.class, TrainingCompleted.class, CommandFailed.class,
             RegisterAdapter.class, AdapterRegistered.class, ChangeAdapterStatus.class, AdapterStatusChanged.class,
-            EvaluateStream.class, EvaluationCompleted.class, FindNearestAdapter.class, NearestAdapterFound.class);
+            EvaluateStream.class, EvaluationCompleted.class, MergeAdapters.class, AdaptersMerged.class,
+            FindNearestAdapter.class, NearestAdapterFound.class);
     private static final Map<String, Class<? extends LaminaMessage>> BY_NAME =
             TYPES.stream().collect(Collectors.toUnmodifiableMap(Class::getSimpleName, Function.identity()));
 

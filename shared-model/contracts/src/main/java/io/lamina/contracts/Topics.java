@@ -21,6 +21,10 @@ public final class Topics {
     public static final String EVALUATION_COMMANDS = "lamina.evaluation.commands";
     /** Produced by evaluation. */
     public static final String EVALUATION_EVENTS = "lamina.evaluation.events";
+    /** Produced by workflows; consumed by composition (merges run as activities). */
+    public static final String COMPOSITION_COMMANDS = "lamina.composition.commands";
+    /** Produced by composition. */
+    public static final String COMPOSITION_EVENTS = "lamina.composition.events";
     /** Produced by workflows; consumed by hypernetwork. */
     public static final String HYPERNETWORK_COMMANDS = "lamina.hypernetwork.commands";
     /** Produced by hypernetwork. */
@@ -33,7 +37,7 @@ public final class Topics {
 
     public static final java.util.List<String> ALL = java.util.List.of(UPSTREAM_DATASETS, DATASET_EVENTS,
             TRAINING_COMMANDS, TRAINING_EVENTS, REGISTRY_COMMANDS, REGISTRY_EVENTS, EVALUATION_COMMANDS,
-            EVALUATION_EVENTS, HYPERNETWORK_COMMANDS, HYPERNETWORK_EVENTS);
+            EVALUATION_EVENTS, COMPOSITION_COMMANDS, COMPOSITION_EVENTS, HYPERNETWORK_COMMANDS, HYPERNETWORK_EVENTS);
 
     private Topics() {
     }

@@ -59,6 +59,6 @@ class MessageCodecTest {
     void everyTopicHasADeadLetterTopic() {
         assertThat(Topics.deadLetter(Topics.UPSTREAM_DATASETS)).isEqualTo("lamina.upstream.datasets.dlq");
         assertThat(Topics.ALL).doesNotHaveDuplicates().allMatch(t -> t.startsWith("lamina."));
-        assertThat(List.copyOf(Topics.ALL)).hasSize(10);
+        assertThat(List.copyOf(Topics.ALL)).hasSize(12);
     }
 }

@@ -4,7 +4,9 @@ import io.lamina.contracts.AdapterSettings;
 import io.lamina.contracts.EvaluationTask;
 import io.lamina.contracts.LineageEdge;
 import io.lamina.contracts.TrainingSettings;
+import io.lamina.contracts.MergeRequest;
 import io.lamina.contracts.messages.AdapterRegistered;
+import io.lamina.contracts.messages.AdaptersMerged;
 import io.lamina.contracts.messages.AdapterStatusChanged;
 import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.contracts.messages.NearestAdapterFound;
@@ -40,6 +42,9 @@ public interface ServiceCommandActivities {
 
     /** Promotes or rejects a candidate (registry). */
     AdapterStatusChanged changeStatus(String streamId, String adapterId, String status, String reason);
+
+    /** Merges registered adapters into a new registered one (composition). */
+    AdaptersMerged merge(String streamId, MergeRequest request);
 
     /** Finds the registered adapter whose description is nearest (hypernetwork). */
     NearestAdapterFound findNearest(String streamId, String description);

@@ -1,6 +1,7 @@
 package io.lamina.workflows.activities;
 
 import io.lamina.contracts.EvaluationTask;
+import io.lamina.contracts.MergeRequest;
 import io.lamina.contracts.Messages;
 import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.*;
@@ -51,6 +52,14 @@ public class ServiceCommandActivitiesImpl implements ServiceCommandActivities {
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         send(ctx, Topics.REGISTRY_COMMANDS, new ChangeAdapterStatus(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
                 streamId, token(ctx), adapterId, status, reason));
+        return null;
+    }
+
+    @Override
+    public AdaptersMerged merge(String streamId, MergeRequest request) {
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        send(ctx, Topics.COMPOSITION_COMMANDS, new MergeAdapters(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
+                streamId, token(ctx), request));
         return null;
     }
 

@@ -30,6 +30,11 @@ class EventConsumers {
     }
 
     @Bean
+    Consumer<Message<byte[]>> compositionEvents(KafkaTemporalBridge bridge) {
+        return m -> bridge.onMessage(m.getPayload());
+    }
+
+    @Bean
     Consumer<Message<byte[]>> hypernetworkEvents(KafkaTemporalBridge bridge) {
         return m -> bridge.onMessage(m.getPayload());
     }

@@ -1,10 +1,7 @@
 package io.lamina.composition.api;
 
-import io.lamina.composition.domain.Merger;
 import io.lamina.composition.domain.Predictor;
 import io.swagger.v3.oas.annotations.Operation;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.*;
 
 import java.util.List;
@@ -12,11 +9,9 @@ import java.util.List;
 @RestController
 class CompositionController {
     private final Predictor predictor;
-    private final Merger merger;
 
-    CompositionController(Predictor predictor, Merger merger) {
+    CompositionController(Predictor predictor) {
         this.predictor = predictor;
-        this.merger = merger;
     }
 
     record PredictRequest(List<String> texts) {
@@ -31,9 +26,4 @@ class CompositionController {
         return new PredictResponse(predictor.predict(streamId, request.texts()));
     }
 
-    @Operation(summary = "Merge adapters into a new registered adapter (task arithmetic over LoRA deltas)")
-    @PostMapping("/api/composition/merges")
-    ResponseEntity<Merger.MergeResult> merge(@RequestBody Merger.MergeRequest request) {
-        return ResponseEntity.status(HttpStatus.CREATED).body(merger.merge(request));
-    }
 }

@@ -292,7 +292,42 @@ public final class BaseModel {
         return forward(manager, ids, qkv, lora, training);
     }
 
+    /**
+     * Adjusts one layer's fused Q|K|V projection inside {@link #encode(NDManager, List, QkvHook)},
+     * e.g. with per-row LoRA deltas when the rows of a batch use different adapters.
+     */
+    @FunctionalInterface
+    public interface QkvHook {
+        /**
+         * @param layer the encoder layer, from 0
+         * @param x     the layer's input {@code [B*L, H]}: the batch's {@code B} sequences, each
+         *              padded to the longest {@code L}, in the order they were given
+         * @param qkv   the base projection {@code x W^T + b} {@code [B*L, 3H]} (query block already
+         *              scaled by the folded attention scale {@code 1/sqrt(headDim)})
+         * @return the projection the layer uses, {@code [B*L, 3H]} ({@code qkv} itself may be
+         *         updated in place and returned)
+         */
+        NDArray apply(int layer, NDArray x, NDArray qkv);
+    }
+
+    /**
+     * Inference forward over the base weights, with {@code hook} given each layer's Q|K|V
+     * projection (no LoRA merging, no dropout). Like {@link #encode(NDManager, List, LoraArrays, boolean)},
+     * the caller owns grad mode and the scope of the intermediates.
+     *
+     * @return {@code [ids.size(), hidden]} mean-pooled, L2-normalised embeddings
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, QkvHook hook) {
+        NDArray[] qkv = new NDArray[layers.length];
+        for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
+        return forward(manager, ids, qkv, null, false, hook);
+    }
+
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training) {
+        return forward(mgr, ids, qkvWeights, lora, training, null);
+    }
+
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training, QkvHook hook) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -328,6 +363,7 @@ public final class BaseModel {
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             NDArray qkv = Linear.linear(x, qkvWeights[l], w.qkvB()).singletonOrThrow();
+            if (hook != null) qkv = hook.apply(l, x, qkv);
             NDList parts = qkv.split(3, 1);
             NDArray q = parts.get(0);
             NDArray k = parts.get(1);

@@ -1,0 +1,59 @@
+package io.lamina.evaluation.domain;
+
+import io.lamina.contracts.LabeledText;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.routing.AdapterRouter;
+import io.lamina.engine.routing.RoutedPrediction;
+import io.lamina.support.AdapterLoader;
+import io.lamina.support.ServiceClients;
+import org.springframework.stereotype.Service;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Scores adapters one by one (each alone, with its own head) on datasets' test splits: how a
+ * merged adapter compares with its inputs, or an imported adapter with a trained one.
+ */
+@Service
+public class AdapterScores {
+    public static final int MAX_ADAPTERS = 20;
+    public static final int MAX_DATASETS = 20;
+
+    private final AdapterRouter router;
+    private final AdapterLoader adapters;
+    private final ServiceClients clients;
+
+    AdapterScores(AdapterRouter router, AdapterLoader adapters, ServiceClients clients) {
+        this.router = router;
+        this.adapters = adapters;
+        this.clients = clients;
+    }
+
+    /** @param accuracy [adapter][dataset] in [0, 1] */
+    public record Scores(List<String> adapterIds, List<String> datasetIds, List<List<Double>> accuracy) {
+    }
+
+    public Scores score(List<String> adapterIds, List<String> datasetIds) {
+        if (adapterIds == null || adapterIds.isEmpty() || adapterIds.size() > MAX_ADAPTERS) {
+            throw new IllegalArgumentException("adapterIds must list 1 to " + MAX_ADAPTERS + " adapters");
+        }
+        if (datasetIds == null || datasetIds.isEmpty() || datasetIds.size() > MAX_DATASETS) {
+            throw new IllegalArgumentException("datasetIds must list 1 to " + MAX_DATASETS + " datasets");
+        }
+        List<List<LabeledText>> tests = datasetIds.stream().map(id -> clients.dataset(id).test()).toList();
+        List<List<Double>> accuracy = new ArrayList<>();
+        for (String adapterId : adapterIds) {
+            Adapter adapter = adapters.load(adapterId);
+            List<Double> row = new ArrayList<>();
+            for (List<LabeledText> test : tests) {
+                List<RoutedPrediction> p = router.predict(test.stream().map(LabeledText::text).toList(), List.of(adapter));
+                int correct = 0;
+                for (int i = 0; i < test.size(); i++) if (p.get(i).label().equals(test.get(i).label())) correct++;
+                row.add(test.isEmpty() ? 0.0 : (double) correct / test.size());
+            }
+            accuracy.add(row);
+        }
+        return new Scores(adapterIds, datasetIds, accuracy);
+    }
+}
