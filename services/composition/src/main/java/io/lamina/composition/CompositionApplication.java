@@ -1,7 +1,7 @@
 package io.lamina.composition;
 
 import io.lamina.engine.model.BaseModel;
-import io.lamina.engine.routing.AdapterRouter;
+import io.lamina.engine.serving.Composer;
 import io.lamina.support.LaminaServiceSupport;
 import io.lamina.support.ServiceLauncher;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -19,8 +19,8 @@ public class CompositionApplication {
     }
 
     @Bean
-    AdapterRouter adapterRouter(BaseModel base) {
-        return new AdapterRouter(base);
+    Composer composer(BaseModel base) {
+        return new Composer(base);
     }
 
     public static ConfigurableApplicationContext start(String... args) {

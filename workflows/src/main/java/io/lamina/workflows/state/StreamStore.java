@@ -59,21 +59,21 @@ public class StreamStore {
                     values (?, ?, (select coalesce(max(position), -1) + 1 from stream_task where stream_id = ?), ?, ?, ?::jsonb, 'QUEUED')
                     on conflict (stream_id, task_key) do nothing""",
                     e.streamId(), e.taskKey(), e.streamId(), e.datasetId(),
-                    e.description() == null || e.description().isBlank() ? e.name() : e.description(), json(e.labels())) == 1;
+                    e.description() == null || e.description().isBlank() ? e.name() : e.description(), Json.write(e.labels())) == 1;
         });
         return Boolean.TRUE.equals(added);
     }
 
     public StreamPolicy policy(String streamId) {
         return jdbc.query("select policy from stream where stream_id = ? and policy is not null",
-                (rs, n) -> read(rs.getString(1), new TypeReference<StreamPolicy>() { }), streamId)
+                (rs, n) -> Json.read(rs.getString(1), new TypeReference<StreamPolicy>() { }), streamId)
                 .stream().findFirst().orElse(defaultPolicy);
     }
 
     public void setPolicy(String streamId, StreamPolicy policy) {
         jdbc.update("""
                 insert into stream(stream_id, policy) values (?, ?::jsonb)
-                on conflict (stream_id) do update set policy = excluded.policy, updated_at = now()""", streamId, json(policy));
+                on conflict (stream_id) do update set policy = excluded.policy, updated_at = now()""", streamId, Json.write(policy));
     }
 
     public void updateStatus(String streamId, String taskKey, String status, String adapterId, String reason) {
@@ -93,7 +93,7 @@ public class StreamStore {
                                  double averageForgetting, double backwardTransfer) {
         tx.executeWithoutResult(s -> {
             jdbc.update("update stream_task set accuracy_row = ?::jsonb, updated_at = now() where stream_id = ? and task_key = ?",
-                    json(row), streamId, taskKey);
+                    Json.write(row), streamId, taskKey);
             jdbc.update("""
                     update stream set average_accuracy = ?, average_forgetting = ?, backward_transfer = ?, updated_at = now()
                     where stream_id = ?""", averageAccuracy, averageForgetting, backwardTransfer, streamId);
@@ -127,9 +127,9 @@ public class StreamStore {
     public List<TaskView> tasks(String streamId) {
         return jdbc.query("select * from stream_task where stream_id = ? order by position", (rs, i) -> new TaskView(
                 rs.getString("task_key"), rs.getInt("position"), rs.getString("dataset_id"), rs.getString("description"),
-                read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("status"),
+                Json.read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("status"),
                 rs.getString("status_reason"), rs.getString("adapter_id"),
-                rs.getString("accuracy_row") == null ? null : read(rs.getString("accuracy_row"), new TypeReference<List<Double>>() { }),
+                rs.getString("accuracy_row") == null ? null : Json.read(rs.getString("accuracy_row"), new TypeReference<List<Double>>() { }),
                 new Progress((Integer) rs.getObject("step"), (Integer) rs.getObject("total_steps"),
                         (Double) rs.getObject("loss"), (Double) rs.getObject("examples_per_second")),
                 rs.getObject("updated_at", Timestamp.class).toInstant()), streamId);
@@ -155,20 +155,6 @@ public class StreamStore {
         return wasNull ? null : value;
     }
 
-    private static String json(Object value) {
-        try {
-            return Json.mapper().writeValueAsString(value);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static <T> T read(String json, TypeReference<T> type) {
-        try {
-            return Json.mapper().readValue(json, type);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
 }

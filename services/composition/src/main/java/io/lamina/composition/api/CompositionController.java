@@ -1,6 +1,7 @@
 package io.lamina.composition.api;
 
 import io.lamina.composition.domain.Predictor;
+import io.lamina.contracts.MergeRequest.WeightedAdapter;
 import io.swagger.v3.oas.annotations.Operation;
 import org.springframework.web.bind.annotation.*;
 
@@ -17,13 +18,21 @@ class CompositionController {
     record PredictRequest(List<String> texts) {
     }
 
+    record ComposedPredictRequest(List<String> texts, List<WeightedAdapter> adapters, String mode) {
+    }
+
     record PredictResponse(List<Predictor.Prediction> predictions) {
     }
 
-    @Operation(summary = "Predict labels; each input is routed to one of the stream's adapters without a task id")
+    @Operation(summary = "Predict labels; each input is routed to one of the stream's promoted adapters without a task id")
     @PostMapping("/api/streams/{streamId}/predict")
     PredictResponse predict(@PathVariable String streamId, @RequestBody PredictRequest request) {
-        return new PredictResponse(predictor.predict(streamId, request.texts()));
+        return new PredictResponse(predictor.predictForStream(streamId, request.texts()));
     }
 
+    @Operation(summary = "Predict with explicitly chosen adapters: mode single, weighted_sum, stack or routed")
+    @PostMapping("/api/predict")
+    PredictResponse compose(@RequestBody ComposedPredictRequest request) {
+        return new PredictResponse(predictor.predict(request.texts(), request.adapters(), request.mode()));
+    }
 }

@@ -152,7 +152,7 @@ public class MergeJobs {
         clients.registry().post().uri("/api/adapters").body(registration).retrieve().toBodilessEntity();
         jdbc.update("""
                 update merge_job set status = 'SUCCEEDED', adapter_id = ?, blob_key = ?, sha256 = ?, recipe = ?::jsonb,
-                                     updated_at = now() where id = ?""", adapterId, ref.key(), ref.sha256(), json(recipe), mergeId);
+                                     updated_at = now() where id = ?""", adapterId, ref.key(), ref.sha256(), Json.write(recipe), mergeId);
     }
 
     private Inputs resolve(MergeRequest request) {
@@ -208,7 +208,7 @@ public class MergeJobs {
 
     private void insert(UUID id, String streamId, String method, MergeRequest request) {
         jdbc.update("insert into merge_job(id, status, stream_id, method, request) values (?, 'RUNNING', ?, ?, ?::jsonb)",
-                id, streamId, method, json(request));
+                id, streamId, method, Json.write(request));
     }
 
     public Optional<MergeJob> find(String mergeId) {
@@ -221,7 +221,7 @@ public class MergeJobs {
         return jdbc.query("select * from merge_job where id = ?", (rs, n) -> new MergeJob(rs.getString("id"), rs.getString("status"),
                 rs.getString("method"), rs.getString("stream_id"), rs.getString("adapter_id"), rs.getString("blob_key"),
                 rs.getString("sha256"), rs.getString("error"),
-                rs.getString("recipe") == null ? null : read(rs.getString("recipe")),
+                rs.getString("recipe") == null ? null : Json.read(rs.getString("recipe"), new TypeReference<Map<String, Object>>() { }),
                 rs.getObject("created_at", Timestamp.class).toInstant(), rs.getObject("updated_at", Timestamp.class).toInstant()), id)
                 .stream().findFirst();
     }
@@ -240,20 +240,5 @@ public class MergeJobs {
         throw new IllegalArgumentException("params." + name + " must be a finite number, got " + v);
     }
 
-    private static String json(Object value) {
-        try {
-            return Json.mapper().writeValueAsString(value);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static Map<String, Object> read(String json) {
-        try {
-            return Json.mapper().readValue(json, new TypeReference<>() {
-            });
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -1,36 +1,99 @@
 package io.lamina.composition.domain;
 
+import io.lamina.contracts.MergeRequest.WeightedAdapter;
 import io.lamina.engine.adapter.Adapter;
-import io.lamina.engine.routing.AdapterRouter;
-import io.lamina.engine.routing.RoutedPrediction;
+import io.lamina.engine.serving.Composer;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.ServiceClients;
 import org.springframework.stereotype.Service;
+import org.springframework.web.client.HttpClientErrorException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.NoSuchElementException;
 
-/** Serves a stream: routes each input among the stream's promoted adapters, without a task id. */
+/**
+ * Serves predictions. A stream's predictions route each input among the stream's promoted
+ * adapters without a task id; an explicit request names its adapters (any stream's, merged or
+ * imported) and how to combine them. Either way every adapter involved runs in one mixed-adapter
+ * forward pass.
+ */
 @Service
 public class Predictor {
     public static final int MAX_TEXTS = 256;
     public static final int MAX_TEXT_CHARS = 5_000;
+    public static final int MAX_ADAPTERS = 64;
 
-    private final AdapterRouter router;
+    private final Composer composer;
     private final AdapterLoader loader;
     private final ServiceClients clients;
 
-    Predictor(AdapterRouter router, AdapterLoader loader, ServiceClients clients) {
-        this.router = router;
+    Predictor(Composer composer, AdapterLoader loader, ServiceClients clients) {
+        this.composer = composer;
         this.loader = loader;
         this.clients = clients;
     }
 
-    public record Prediction(String label, String adapterId, double score) {
+    /** @param adapterIds the adapters that produced the embedding; {@code adapterId} is the one whose head answered */
+    public record Prediction(String label, String adapterId, double score, List<String> adapterIds) {
     }
 
-    public List<Prediction> predict(String streamId, List<String> texts) {
+    public List<Prediction> predictForStream(String streamId, List<String> texts) {
+        checkTexts(texts);
+        List<ServiceClients.AdapterEntry> entries = clients.adapters(streamId, "PROMOTED");
+        if (entries.isEmpty()) throw new NoSuchElementException("stream '" + streamId + "' has no promoted adapter yet");
+        List<String> ids = entries.stream().map(ServiceClients.AdapterEntry::adapterId).toList();
+        List<Adapter> adapters = ids.stream().map(loader::load).toList();
+        return answer(composer.predict(texts, Composer.Composition.routed(adapters)), ids);
+    }
+
+    public List<Prediction> predict(List<String> texts, List<WeightedAdapter> chosen, String mode) {
+        checkTexts(texts);
+        if (chosen == null || chosen.isEmpty()) throw new IllegalArgumentException("adapters must list at least one {id, weight}");
+        if (chosen.size() > MAX_ADAPTERS) throw new IllegalArgumentException("at most " + MAX_ADAPTERS + " adapters per request");
+        Composer.Mode m = mode(mode, chosen.size());
+        List<String> ids = new ArrayList<>();
+        List<Adapter> adapters = new ArrayList<>();
+        float[] weights = new float[chosen.size()];
+        for (int i = 0; i < chosen.size(); i++) {
+            WeightedAdapter a = chosen.get(i);
+            if (a == null || a.id() == null) throw new IllegalArgumentException("adapters[" + i + "].id is required");
+            double w = a.weight() == null ? 1.0 : a.weight();
+            if (!Double.isFinite(w)) throw new IllegalArgumentException("adapters[" + i + "].weight must be a finite number");
+            weights[i] = (float) w;
+            ids.add(a.id());
+            try {
+                adapters.add(loader.load(a.id()));
+            } catch (HttpClientErrorException.NotFound | HttpClientErrorException.BadRequest e) {
+                throw new IllegalArgumentException("adapters[" + i + "]: no registered adapter '" + a.id() + "'");
+            }
+        }
+        if (m == Composer.Mode.SINGLE && adapters.size() != 1) {
+            throw new IllegalArgumentException("mode single takes exactly one adapter, got " + adapters.size());
+        }
+        Composer.Composition composition = new Composer.Composition(m, adapters, m == Composer.Mode.WEIGHTED_SUM ? weights : null);
+        return answer(composer.predict(texts, composition), ids);
+    }
+
+    private static Composer.Mode mode(String mode, int adapters) {
+        if (mode == null) return adapters == 1 ? Composer.Mode.SINGLE : Composer.Mode.ROUTED;
+        try {
+            return Composer.Mode.valueOf(mode.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("mode must be one of single, weighted_sum, stack, routed; got '" + mode + "'");
+        }
+    }
+
+    private static List<Prediction> answer(List<Composer.Prediction> predictions, List<String> ids) {
+        List<Prediction> out = new ArrayList<>(predictions.size());
+        for (Composer.Prediction p : predictions) {
+            out.add(new Prediction(p.label(), ids.get(p.headAdapter()), p.score(), p.adapters().stream().map(ids::get).toList()));
+        }
+        return out;
+    }
+
+    private static void checkTexts(List<String> texts) {
         if (texts == null || texts.isEmpty()) throw new IllegalArgumentException("texts must hold at least one text");
         if (texts.size() > MAX_TEXTS) throw new IllegalArgumentException("at most " + MAX_TEXTS + " texts per request, got " + texts.size());
         for (int i = 0; i < texts.size(); i++) {
@@ -38,12 +101,5 @@ public class Predictor {
             if (t == null || t.isBlank()) throw new IllegalArgumentException("texts[" + i + "] is blank");
             if (t.length() > MAX_TEXT_CHARS) throw new IllegalArgumentException("texts[" + i + "] is longer than " + MAX_TEXT_CHARS + " characters");
         }
-        List<ServiceClients.AdapterEntry> entries = clients.adapters(streamId, "PROMOTED");
-        if (entries.isEmpty()) throw new NoSuchElementException("stream '" + streamId + "' has no promoted adapter yet");
-        List<Adapter> adapters = entries.stream().map(e -> loader.load(e.adapterId())).toList();
-        List<RoutedPrediction> routed = router.predict(texts, adapters);
-        List<Prediction> out = new ArrayList<>(routed.size());
-        for (RoutedPrediction p : routed) out.add(new Prediction(p.label(), entries.get(p.adapterIndex()).adapterId(), p.score()));
-        return out;
     }
 }

@@ -66,8 +66,8 @@ public class StreamEvaluator {
                     adapter_ids = excluded.adapter_ids, task_keys = excluded.task_keys, accuracies = excluded.accuracies,
                     average_accuracy = excluded.average_accuracy, average_forgetting = excluded.average_forgetting,
                     backward_transfer = excluded.backward_transfer, evaluated_at = now()""",
-                command.streamId(), taskIndex, command.taskKey(), json(command.adapterIds()),
-                json(command.tasks().stream().map(EvaluationTask::taskKey).toList()), json(accuracies),
+                command.streamId(), taskIndex, command.taskKey(), Json.write(command.adapterIds()),
+                Json.write(command.tasks().stream().map(EvaluationTask::taskKey).toList()), Json.write(accuracies),
                 metrics.averageAccuracy(), metrics.averageForgetting(), metrics.backwardTransfer());
         return new Row(taskIndex, accuracies, metrics);
     }
@@ -89,7 +89,7 @@ public class StreamEvaluator {
 
     private List<Stored> stored(String streamId) {
         return jdbc.query("select * from accuracy_row where stream_id = ? order by task_index", (rs, n) -> new Stored(
-                rs.getInt("task_index"), rs.getString("task_key"), read(rs.getString("accuracies")),
+                rs.getInt("task_index"), rs.getString("task_key"), Json.read(rs.getString("accuracies"), new TypeReference<List<Double>>() { }),
                 rs.getDouble("average_accuracy"), rs.getDouble("average_forgetting"), rs.getDouble("backward_transfer")), streamId);
     }
 
@@ -100,20 +100,5 @@ public class StreamEvaluator {
                 rows.stream().map(Stored::backwardTransfer).toList());
     }
 
-    private static String json(Object value) {
-        try {
-            return Json.mapper().writeValueAsString(value);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static List<Double> read(String json) {
-        try {
-            return Json.mapper().readValue(json, new TypeReference<>() {
-            });
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

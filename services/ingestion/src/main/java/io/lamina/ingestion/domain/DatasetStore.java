@@ -48,7 +48,7 @@ public class DatasetStore {
                 insert into dataset(id, stream_id, task_key, name, description, labels, sha256, train_size, test_size, source_event_id)
                 values (?, ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)""",
                 id, s.streamId(), s.taskKey(), s.name(), s.description() == null ? "" : s.description(),
-                toJson(s.labels()), sha256, s.train().size(), s.test().size(), sourceEventId);
+                Json.write(s.labels()), sha256, s.train().size(), s.test().size(), sourceEventId);
         insertRecords(id, "train", s.train());
         insertRecords(id, "test", s.test());
     }
@@ -68,25 +68,10 @@ public class DatasetStore {
 
     private static RowMapper<StoredDataset> header() {
         return (rs, n) -> new StoredDataset(rs.getString("id"), rs.getString("stream_id"), rs.getString("task_key"),
-                rs.getString("name"), rs.getString("description"), fromJson(rs.getString("labels")), rs.getString("sha256"),
+                rs.getString("name"), rs.getString("description"), Json.read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("sha256"),
                 rs.getInt("train_size"), rs.getInt("test_size"), rs.getObject("created_at", Timestamp.class).toInstant(),
                 List.of(), List.of());
     }
 
-    private static String toJson(List<String> labels) {
-        try {
-            return Json.mapper().writeValueAsString(labels);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static List<String> fromJson(String json) {
-        try {
-            return Json.mapper().readValue(json, new TypeReference<>() {
-            });
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

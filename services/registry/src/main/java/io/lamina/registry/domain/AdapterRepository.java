@@ -40,8 +40,8 @@ public class AdapterRepository {
                         ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?::jsonb)
                 on conflict (id) do nothing""",
                 a.id(), a.streamId(), a.taskKey(), a.type(), a.streamId(), a.description() == null ? "" : a.description(),
-                a.blobKey(), a.sha256(), a.sizeBytes(), a.baseModelId(), a.baseFingerprint(), json(a.config()),
-                json(a.metrics()), json(a.provenance()));
+                a.blobKey(), a.sha256(), a.sizeBytes(), a.baseModelId(), a.baseFingerprint(), Json.write(a.config()),
+                Json.write(a.metrics()), Json.write(a.provenance()));
         if (inserted == 0) return false;
         for (LineageEdge edge : a.lineage()) {
             jdbc.update("insert into adapter_lineage(adapter_id, parent_id, relation) values (?, ?, ?) on conflict do nothing",
@@ -91,26 +91,12 @@ public class AdapterRepository {
             return new AdapterView(id.toString(), rs.getString("stream_id"), rs.getString("task_key"), rs.getString("type"),
                     rs.getInt("version"), rs.getString("status"), rs.getString("status_reason"), rs.getString("description"),
                     rs.getString("blob_key"), rs.getString("sha256"), rs.getLong("size_bytes"), rs.getString("base_model_id"),
-                    rs.getString("base_fingerprint"), read(rs.getString("config"), new TypeReference<>() { }),
-                    read(rs.getString("metrics"), new TypeReference<>() { }),
-                    read(rs.getString("provenance"), new TypeReference<>() { }), lineage, aliases,
+                    rs.getString("base_fingerprint"), Json.read(rs.getString("config"), new TypeReference<>() { }),
+                    Json.read(rs.getString("metrics"), new TypeReference<>() { }),
+                    Json.read(rs.getString("provenance"), new TypeReference<>() { }), lineage, aliases,
                     rs.getObject("created_at", Timestamp.class).toInstant(), rs.getObject("updated_at", Timestamp.class).toInstant());
         };
     }
 
-    private static String json(Object value) {
-        try {
-            return Json.mapper().writeValueAsString(value == null ? Map.of() : value);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static <T> T read(String json, TypeReference<T> type) {
-        try {
-            return Json.mapper().readValue(json, type);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }

@@ -156,33 +156,19 @@ public class TrainingJobs {
 
     private Optional<TrainingCompleted> completed(String jobId) {
         return jdbc.query("select result from training_job where job_id = ? and status = 'COMPLETED'",
-                (rs, n) -> read(rs.getString(1)), jobId).stream().findFirst();
+                (rs, n) -> Json.read(rs.getString(1), TrainingCompleted.class), jobId).stream().findFirst();
     }
 
     private void remember(TrainingCompleted result) {
         jdbc.update("""
                 insert into training_job(job_id, stream_id, task_key, status, result) values (?, ?, ?, 'COMPLETED', ?::jsonb)
                 on conflict (job_id) do update set status = 'COMPLETED', result = excluded.result, updated_at = now()""",
-                result.jobId(), result.streamId(), result.taskKey(), write(result));
+                result.jobId(), result.streamId(), result.taskKey(), Json.write(result));
     }
 
     private static String safeName(String jobId) {
         return jobId.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
-    private static String write(TrainingCompleted r) {
-        try {
-            return Json.mapper().writeValueAsString(r);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
-    private static TrainingCompleted read(String json) {
-        try {
-            return Json.mapper().readValue(json, TrainingCompleted.class);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
 }
