@@ -376,7 +376,9 @@ public final class BaseModel {
                     NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
                     String target = targets.get(t);
                     float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
-                    NDArray delta = in.matMul(lora.a()[l][t].transpose()).matMul(lora.b()[l][t].transpose()).mul(s);
+                    // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
+                    NDArray delta = in.matMul(lora.a()[l][t].transpose()).matMul(lora.b()[l][t].transpose())
+                            .mul(Autograd.constant(mgr, s));
                     switch (target) {
                         case "query" -> q = q.add(delta);
                         case "key" -> k = k.add(delta);

@@ -10,7 +10,9 @@ import java.util.List;
  * {@code ΔW_i = (alpha_i / r_i) B_i A_i} on each projection adapter {@code i} targets. It is itself a
  * LoRA update of rank {@code Σ r_i} ({@code A} rows stacked, {@code B} columns joined and scaled), which
  * is how {@link MixedAdapterEncoder} applies it: unmerged, next to the base projection.
- * One adapter with weight 1 is that adapter.
+ * One adapter with weight 1 is that adapter. Two blends are equal when they hold the same adapter
+ * instances (by identity, not by content) in the same order with the same weights; equal blends share
+ * one slot of a mixed batch.
  *
  * @param adapters LoRA adapters, at least one
  * @param weights  one finite weight per adapter (the array is copied)

@@ -167,7 +167,9 @@ public final class LoraTrainer {
                 long t0 = System.nanoTime();
                 float loss;
                 synchronized (STEP_LOCK) {
-                    loss = step(mgr, ids, y, classes, batch, lora, head, params, step, lr, ts);
+                    synchronized (Autograd.STEP_LOCK) {
+                        loss = step(mgr, ids, y, classes, batch, lora, head, params, step, lr, ts);
+                    }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 if (!Float.isFinite(loss)) throw new IllegalStateException("training diverged: loss " + loss + " at step " + step);
@@ -213,10 +215,10 @@ public final class LoraTrainer {
     private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, LoraArrays lora, Param head,
                        List<Param> params, int step, float lr, TrainingSpec ts) {
         List<long[]> batchIds = new ArrayList<>(batch.length);
-        float[] oneHot = new float[batch.length * classes];
+        int[] labels = new int[batch.length];
         for (int i = 0; i < batch.length; i++) {
             batchIds.add(ids.get(batch[i]));
-            oneHot[i * classes + y[batch[i]]] = 1f;
+            labels[i] = y[batch[i]];
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
@@ -224,10 +226,7 @@ public final class LoraTrainer {
             NDArray loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray embeddings = base.encode(mgr, batchIds, lora, true);                  // [B, H]
-                NDArray prototypes = head.value().normalize(2, 1, 1e-12);                     // [C, H]
-                NDArray logits = embeddings.matMul(prototypes.transpose()).mul(HEAD_SCALE);   // [B, C]
-                NDArray targets = mgr.create(oneHot, new Shape(batch.length, classes));
-                loss = logits.logSoftmax(1).mul(targets).sum().div(-batch.length);
+                loss = headLoss(mgr, embeddings, head.value(), labels, classes);
                 collector.backward(loss);
             }
             boolean grad = Autograd.disable();
@@ -263,6 +262,24 @@ public final class LoraTrainer {
                 Autograd.restore(grad);
             }
         }
+    }
+
+    /**
+     * Mean cross-entropy of the cosine head: logits {@value #HEAD_SCALE}{@code  * cos(embedding, prototype)}.
+     *
+     * @param embeddings    {@code [B, H]}, L2-normalised
+     * @param rawPrototypes {@code [C, H]}, normalised here
+     * @param labels        the class of each of the {@code B} rows
+     */
+    public static NDArray headLoss(NDManager mgr, NDArray embeddings, NDArray rawPrototypes, int[] labels, int classes) {
+        float[] oneHot = new float[labels.length * classes];
+        for (int i = 0; i < labels.length; i++) oneHot[i * classes + labels[i]] = 1f;
+        // Scalars as engine-owned constants, not mul(Number)/div(Number): autograd saves them for
+        // backward, and DJL would free a Number's buffer at the next GC (see Autograd#constant).
+        NDArray prototypes = rawPrototypes.normalize(2, 1, 1e-12);                                         // [C, H]
+        NDArray logits = embeddings.matMul(prototypes.transpose()).mul(Autograd.constant(mgr, HEAD_SCALE)); // [B, C]
+        NDArray targets = mgr.create(oneHot, new Shape(labels.length, classes));
+        return logits.logSoftmax(1).mul(targets).sum().div(Autograd.constant(mgr, -labels.length));
     }
 
     private static void zeroGradient(NDArray param, NDArray grad) {

@@ -69,8 +69,8 @@ import java.util.stream.Collectors;
  *       {@value LearnedMergeSpec#SCALEARN_SHARED} (ScaLearn++): one vector per source per module kind,
  *       shared by all layers; {@value LearnedMergeSpec#SCALEARN_UNIFORM_SHARED} (ScaLearnUniform++): one
  *       scalar per source per module kind. Default init {@code N(2/n, 0.001)} ("2_avg"), dropout 0.3 on ω
- *       during fitting ("d03", a fresh mask at every site, as each layer's module draws its own), no
- *       weight decay.</li>
+ *       during fitting ("d03", a fresh mask at every site, as each layer's module draws its own) except
+ *       for ScaLearnUniform++, whose released config has none ("d00"); no weight decay.</li>
  *   <li><b>MHR-μ</b> ({@value LearnedMergeSpec#MHR_MU}): the average of the sources' deltas (weights 1/n,
  *       concatenated factors, rank Σ r_i), then fine-tuned as an ordinary LoRA with {@link LoraTrainer}
  *       warm-started from it, at the full concatenated rank (no SVD re-factorisation).</li>
@@ -85,8 +85,8 @@ import java.util.stream.Collectors;
  * {@value #MAX_BATCH} in an order seeded per epoch. The source LoRA dropout is not applied (the
  * sources are frozen). Runs are deterministic on CPU for a given seed.
  *
- * <p>DJL allows one gradient collector per process: fits here are serialised with each other, and a
- * step waits (up to {@value #COLLECTOR_WAIT_SECONDS} s) while another component's collector is open.
+ * <p>DJL allows one gradient collector per process: each step holds {@link Autograd#STEP_LOCK}, so
+ * fits take turns with each other and with LoRA training in the same JVM.
  */
 public final class LearnedMerge {
     /** Cosine-logit scale of the head, the trainer's. */
@@ -94,7 +94,7 @@ public final class LearnedMerge {
     /** ScaLearn's default ω init is {@code N(INIT_SCALE / n, INIT_STD)}. */
     static final double SCALEARN_INIT_SCALE = 2.0;
     static final double SCALEARN_INIT_STD = 1e-3;
-    /** ScaLearn's default dropout on ω during training. */
+    /** ScaLearn's default dropout on ω during training (not for ScaLearnUniform++). */
     static final float SCALEARN_OMEGA_DROPOUT = 0.3f;
     /** aTLAS's AdamW weight decay. */
     static final float ATLAS_WEIGHT_DECAY = 0.1f;
@@ -104,11 +104,9 @@ public final class LearnedMerge {
     static final int MAX_BATCH = 32;
     /** MHR-μ fine-tuning: warm-up share (its config: 6%), no weight decay on the warm-started factors. */
     static final float MHR_WARMUP = 0.06f;
-    static final int COLLECTOR_WAIT_SECONDS = 120;
     private static final float BETA1 = 0.9f;
     private static final float BETA2 = 0.999f;
     private static final float ADAM_EPS = 1e-8f;
-    private static final Object FIT_LOCK = new Object();
     private static final Logger log = LoggerFactory.getLogger(LearnedMerge.class);
 
     private final BaseModel base;
@@ -290,7 +288,8 @@ public final class LearnedMerge {
     private Result fitCoefficients(Inventory inv, List<LabeledText> data, List<String> labels, LearnedMergeSpec spec) {
         Layout layout = Layout.of(spec.method());
         boolean scalearn = !LearnedMergeSpec.ATLAS.equals(spec.method());
-        float omegaDropout = scalearn ? SCALEARN_OMEGA_DROPOUT : 0f;
+        // The released configs: scalearn/scalearnUniform/scalearnPP_2_avg_d03, scalearnUniformPP_2_avg_d00.
+        float omegaDropout = scalearn && !LearnedMergeSpec.SCALEARN_UNIFORM_SHARED.equals(spec.method()) ? SCALEARN_OMEGA_DROPOUT : 0f;
         float decay = scalearn ? 0f : ATLAS_WEIGHT_DECAY;
         Examples ex = examples(data, labels, spec.maxLength());
         int n = inv.size();
@@ -327,7 +326,7 @@ public final class LearnedMerge {
                 int[] batch = batches[step % stepsPerEpoch];
                 float lr = cosine(step, steps, spec.learningRate());
                 float loss;
-                synchronized (FIT_LOCK) {
+                synchronized (Autograd.STEP_LOCK) {
                     loss = step(mgr, ex, batch, factors, layout, graphSpec, coef, head, params, omegaDropout, spec.seed(), step, lr);
                 }
                 if (!Float.isFinite(loss)) throw new IllegalStateException("learned merge diverged: loss " + loss + " at step " + step);
@@ -352,16 +351,16 @@ public final class LearnedMerge {
     private float step(NDManager mgr, Examples ex, int[] batch, Factors factors, Layout layout, LoraSpec graphSpec, Param coef, Param head,
                        List<Param> params, float omegaDropout, long seed, int step, float lr) {
         List<long[]> batchIds = new ArrayList<>(batch.length);
-        float[] oneHot = new float[batch.length * ex.classes()];
+        int[] labels = new int[batch.length];
         for (int i = 0; i < batch.length; i++) {
             batchIds.add(ex.ids().get(batch[i]));
-            oneHot[i * ex.classes() + ex.y()[batch[i]]] = 1f;
+            labels[i] = ex.y()[batch[i]];
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             if (omegaDropout > 0) Engine.getInstance().setRandomSeed(stepSeed(seed, step));
             NDArray loss;
-            try (GradientCollector collector = openCollector()) {
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 NDArray[][] b = new NDArray[factors.layers][factors.modules];
                 for (int l = 0; l < factors.layers; l++) {
                     for (int t = 0; t < factors.modules; t++) {
@@ -371,10 +370,7 @@ public final class LearnedMerge {
                     }
                 }
                 NDArray embeddings = base.encode(mgr, batchIds, new LoraArrays(graphSpec, factors.a, b), false); // [B, H]
-                NDArray prototypes = head.value().normalize(2, 1, 1e-12);                                       // [C, H]
-                NDArray logits = embeddings.matMul(prototypes.transpose()).mul(HEAD_SCALE);                     // [B, C]
-                NDArray targets = mgr.create(oneHot, new Shape(batch.length, ex.classes()));
-                loss = logits.logSoftmax(1).mul(targets).sum().div(-batch.length);
+                loss = LoraTrainer.headLoss(mgr, embeddings, head.value(), labels, ex.classes());
                 collector.backward(loss);
             }
             boolean grad = Autograd.disable();
@@ -413,30 +409,6 @@ public final class LearnedMerge {
                 JniUtils.zeroGrad(pt);
             } else {
                 grads[i].subi(grads[i]);
-            }
-        }
-    }
-
-    /**
-     * Opens DJL's process-wide gradient collector, waiting while another component holds it
-     * (PyTorch's collector refuses a second one instead of blocking).
-     */
-    private static GradientCollector openCollector() {
-        long deadline = System.nanoTime() + COLLECTOR_WAIT_SECONDS * 1_000_000_000L;
-        while (true) {
-            boolean before = Autograd.disable();
-            Autograd.restore(before);
-            try {
-                return Engine.getInstance().newGradientCollector();
-            } catch (IllegalStateException e) {
-                if (!before) Autograd.disable(); // the failed constructor switched grad mode on
-                if (e.getMessage() == null || !e.getMessage().contains("already collecting") || System.nanoTime() > deadline) throw e;
-                try {
-                    Thread.sleep(5);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for the gradient collector", ie);
-                }
             }
         }
     }
