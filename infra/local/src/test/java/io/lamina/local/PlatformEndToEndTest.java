@@ -255,11 +255,87 @@ class PlatformEndToEndTest {
         assertThat(nearest.path("similarity").asDouble()).isGreaterThan(0.99);
     }
 
+    /** A stream that is not WordNet, uploaded through the REST API as a user would. */
+    @Test
+    @Order(9)
+    void aStreamUploadedThroughTheApiIsLearnedToo() throws Exception {
+        Map<String, List<String>> weatherSports = Map.of(
+                "weather", List.of("Heavy rain is expected all afternoon.", "The forecast says sunny skies tomorrow.",
+                        "A cold front will bring snow overnight.", "Strong winds knocked down branches.",
+                        "Humidity will stay high through the weekend.", "Thunderstorms may develop this evening.",
+                        "Morning fog will lift by noon.", "Temperatures drop below freezing tonight.",
+                        "It was the hottest day of the summer.", "Light drizzle continues along the coast.",
+                        "A heat wave is settling over the region.", "Hail damaged cars during the storm."),
+                "sports", List.of("The striker scored twice in the second half.", "She won the marathon in record time.",
+                        "The team clinched the championship on penalties.", "He hit a home run in the ninth inning.",
+                        "The coach praised the defense after the match.", "The tennis final went to five sets.",
+                        "Our goalkeeper saved a late penalty.", "The cyclist attacked on the final climb.",
+                        "They lost the derby by a single point.", "The quarterback threw three touchdowns.",
+                        "The swimmer broke the world record.", "Fans cheered as the runners crossed the line."));
+        Map<String, List<String>> musicCooking = Map.of(
+                "music", List.of("The band released a new album last week.", "She plays the violin in the orchestra.",
+                        "The concert sold out in minutes.", "His guitar solo brought the crowd to its feet.",
+                        "The choir rehearsed the symphony all night.", "The song topped the charts for a month.",
+                        "The pianist performed a sonata by Chopin.", "They recorded the single in a small studio.",
+                        "The drummer kept a steady rhythm.", "The opera singer hit the highest note.",
+                        "A jazz trio played in the lounge.", "The festival lineup includes three rock bands."),
+                "cooking", List.of("Simmer the sauce for twenty minutes.", "Knead the dough until it is smooth.",
+                        "Chop the onions and fry them in butter.", "Bake the cake at 180 degrees.",
+                        "Season the soup with salt and pepper.", "Whisk the eggs with a little milk.",
+                        "Roast the vegetables until golden.", "Marinate the chicken overnight.",
+                        "Grate the cheese over the pasta.", "Stir the risotto slowly with broth.",
+                        "Let the bread rise for an hour.", "Slice the tomatoes for the salad."));
+        String stream = "api-topics";
+        upload(stream, "t-weather-sports", "Weather or sports news", weatherSports);
+        upload(stream, "t-music-cooking", "Music or cooking sentences", musicCooking);
+        // Re-uploading the same content is idempotent; different content for a task is refused.
+        HttpResponse<String> again = post("/api/datasets", dataset(stream, "t-weather-sports", "Weather or sports news", weatherSports));
+        assertThat(again.statusCode()).isEqualTo(202);
+        assertThat(Json.mapper().readTree(again.body()).path("created").asBoolean()).isFalse();
+        HttpResponse<String> changed = post("/api/datasets", dataset(stream, "t-weather-sports", "changed", musicCooking));
+        assertThat(changed.statusCode()).isEqualTo(400);
+        assertThat(changed.body()).contains("already has a different dataset");
+
+        JsonNode done = awaitDone(stream, 2, Duration.ofMinutes(6));
+        JsonNode matrix = done.path("accuracyMatrix");
+        assertThat(matrix).hasSize(2);
+        assertThat(matrix.get(0).get(0).asDouble()).as("task 1 after task 1").isGreaterThanOrEqualTo(0.75);
+        assertThat(matrix.get(1).get(1).asDouble()).as("task 2 after task 2").isGreaterThanOrEqualTo(0.75);
+        JsonNode p = postJson("/api/streams/" + stream + "/predict", Map.of("texts",
+                List.of("Snow and ice will cover the roads tomorrow.", "Add the garlic and cook for one minute.")), 200).path("predictions");
+        assertThat(p.get(0).path("label").asText()).isEqualTo("weather");
+        assertThat(p.get(1).path("label").asText()).isEqualTo("cooking");
+    }
+
+    private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
+        HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+    }
+
+    /** The last 3 sentences of each label are the test split. */
+    private static Map<String, Object> dataset(String stream, String taskKey, String name, Map<String, List<String>> byLabel) {
+        List<Map<String, String>> train = new ArrayList<>();
+        List<Map<String, String>> test = new ArrayList<>();
+        List<String> labels = byLabel.keySet().stream().sorted().toList();
+        for (String label : labels) {
+            List<String> texts = byLabel.get(label);
+            for (int i = 0; i < texts.size(); i++) {
+                (i < texts.size() - 3 ? train : test).add(Map.of("text", texts.get(i), "label", label));
+            }
+        }
+        return Map.of("streamId", stream, "taskKey", taskKey, "name", name, "description", name,
+                "labels", labels, "train", train, "test", test);
+    }
+
     private JsonNode awaitStreamDone(int tasks, Duration timeout) throws Exception {
+        return awaitDone(STREAM, tasks, timeout);
+    }
+
+    private JsonNode awaitDone(String streamId, int tasks, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode last = null;
         while (System.nanoTime() < deadline) {
-            HttpResponse<String> r = http.send(request("/api/streams/" + STREAM).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = http.send(request("/api/streams/" + streamId).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 200) {
                 last = Json.mapper().readTree(r.body());
                 long done = 0;
