@@ -29,6 +29,7 @@ class ApiRoutes {
                 .and(to("compose", path("/api/predict"), s.composition()))
                 .and(to("evaluations", path("/api/evaluations", "/api/evaluations/**"), s.evaluation()))
                 .and(to("hypernetwork", path("/api/hypernetwork/**"), s.hypernetwork()))
+                .and(to("dead-letters", path("/api/dead-letters", "/api/dead-letters/**"), s.workflows()))
                 .and(apiDocs("ingestion", s.ingestion()))
                 .and(apiDocs("registry", s.registry()))
                 .and(apiDocs("composition", s.composition()))

@@ -16,6 +16,7 @@ import io.lamina.workflows.stream.StreamRun;
 import io.lamina.workflows.stream.StreamSnapshot;
 import io.lamina.workflows.stream.TaskArrival;
 import io.lamina.workflows.task.TaskLifecycleWorkflowImpl;
+import io.lamina.workflows.task.TaskTimeouts;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowOptions;
 import io.temporal.testing.TestWorkflowEnvironment;
@@ -109,6 +110,7 @@ class ContinualStreamWorkflowTest {
     @Test
     void tasksRunInArrivalOrderAndEachIsEvaluatedOnEverySeenTask() throws Exception {
         when(state.policy("s1")).thenReturn(policy(0.0));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
         stubServices(0.9, 0.8);
         ContinualStreamWorkflow stream = startStream("s1",
                 new TaskArrival("t1", "d1", "first", List.of("a")),
@@ -134,6 +136,7 @@ class ContinualStreamWorkflowTest {
     @Test
     void aCandidateBelowTheGateIsRejectedAndDoesNotServe() throws Exception {
         when(state.policy("s2")).thenReturn(policy(0.5));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
         stubServices(0.9, 0.2, 0.7);
         ContinualStreamWorkflow stream = startStream("s2",
                 new TaskArrival("t1", "d1", "first", List.of("a")),

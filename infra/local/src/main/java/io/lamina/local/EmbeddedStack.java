@@ -18,7 +18,9 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -32,6 +34,29 @@ public final class EmbeddedStack implements AutoCloseable {
     private final StackPorts ports;
     private final Path home;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    /** The running services by name, so that one can be stopped and started again (fault tests). */
+    private final Map<String, RunningService> services = new LinkedHashMap<>();
+
+    private static final class RunningService implements AutoCloseable {
+        final Function<String[], ConfigurableApplicationContext> starter;
+        final String[] args;
+        ConfigurableApplicationContext context;
+
+        RunningService(Function<String[], ConfigurableApplicationContext> starter, String[] args) {
+            this.starter = starter;
+            this.args = args;
+        }
+
+        synchronized void start() {
+            if (context == null) context = starter.apply(args);
+        }
+
+        @Override
+        public synchronized void close() {
+            if (context != null) context.close();
+            context = null;
+        }
+    }
 
     private EmbeddedStack(Path home, StackPorts ports) {
         this.home = home;
@@ -95,9 +120,29 @@ public final class EmbeddedStack implements AutoCloseable {
     private void service(String name, Function<String[], ConfigurableApplicationContext> starter, int port, List<String> common) {
         List<String> args = new ArrayList<>(common);
         args.add("--server.port=" + port);
-        ConfigurableApplicationContext context = starter.apply(args.toArray(String[]::new));
-        started.push(context::close);
+        RunningService service = new RunningService(starter, args.toArray(String[]::new));
+        service.start();
+        services.put(name, service);
+        started.push(service);
         log.info("{} up on port {}", name, port);
+    }
+
+    /** Stops one service (its Spring context), as if its process had gone away. */
+    public void stopService(String name) {
+        running(name).close();
+        log.info("{} stopped", name);
+    }
+
+    /** Starts a stopped service again, with the same settings and port. */
+    public void startService(String name) {
+        running(name).start();
+        log.info("{} started again", name);
+    }
+
+    private RunningService running(String name) {
+        RunningService s = services.get(name);
+        if (s == null) throw new IllegalArgumentException("no service '" + name + "'; services: " + services.keySet());
+        return s;
     }
 
     public StackPorts ports() {

@@ -57,6 +57,7 @@ class PlatformEndToEndTest {
     @TempDir
     static Path home;
     private EmbeddedStack stack;
+    private StackClient api;
     private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
@@ -65,6 +66,7 @@ class PlatformEndToEndTest {
                 "--lamina.workflows.default-policy.training.epochs=2",
                 "--lamina.workflows.default-policy.training.batch-size=16",
                 "--lamina.workflows.default-policy.warm-start=true");
+        api = new StackClient(stack.gatewayUrl());
     }
 
     @AfterAll
@@ -332,22 +334,7 @@ class PlatformEndToEndTest {
     }
 
     private JsonNode awaitDone(String streamId, int tasks, Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
-            HttpResponse<String> r = http.send(request("/api/streams/" + streamId).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                last = Json.mapper().readTree(r.body());
-                long done = 0;
-                for (JsonNode t : last.path("tasks")) {
-                    String s = t.path("status").asText();
-                    if (s.equals("PROMOTED") || s.equals("REJECTED") || s.equals("FAILED")) done++;
-                }
-                if (done >= tasks) return last;
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError("stream not done in " + timeout + "; last state: " + last);
+        return api.awaitStream(streamId, timeout, StackClient.finished(tasks));
     }
 
     private ConsumerRecord<String, byte[]> awaitRecord(String topic, String marker, Duration timeout) {
@@ -371,15 +358,11 @@ class PlatformEndToEndTest {
     }
 
     private JsonNode getJson(String path) throws Exception {
-        HttpResponse<String> r = http.send(request(path).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as("GET %s: %s", path, r.body()).isEqualTo(200);
-        return Json.mapper().readTree(r.body());
+        return api.get(path);
     }
 
     private HttpResponse<String> post(String path, Object body) throws Exception {
-        return http.send(request(path).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body))).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return api.post(path, body);
     }
 
     private JsonNode postJson(String path, Object body, int expectedStatus) throws Exception {

@@ -6,14 +6,17 @@ import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.info.Info;
 import io.swagger.v3.oas.models.servers.Server;
 import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.cloud.stream.function.StreamBridge;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.web.client.RestClient;
 
+import java.time.Duration;
 import java.util.List;
 
 /** What every Lamina service imports: messaging, blob store, clients of other services, errors. */
@@ -50,6 +53,23 @@ public class LaminaServiceSupport {
     OpenAPI laminaOpenApi(@Value("${spring.application.name}") String service) {
         return new OpenAPI().info(new Info().title("Lamina " + service).version("v1"))
                 .servers(List.of(new Server().url("/")));
+    }
+
+    /**
+     * Transactional outbox of the services that announce state changes (they set
+     * {@code lamina.outbox.enabled=true} and create the {@code outbox} table in a migration).
+     */
+    @Bean
+    @ConditionalOnProperty(name = "lamina.outbox.enabled", havingValue = "true")
+    OutboxRelay outboxRelay(JdbcTemplate jdbc, PlatformTransactionManager transactions, MessagePublisher publisher,
+                            @Value("${lamina.outbox.poll-interval:200ms}") Duration pollInterval) {
+        return new OutboxRelay(jdbc, transactions, publisher::publishEncoded, pollInterval);
+    }
+
+    @Bean
+    @ConditionalOnProperty(name = "lamina.outbox.enabled", havingValue = "true")
+    Outbox outbox(JdbcTemplate jdbc, OutboxRelay relay) {
+        return new Outbox(jdbc, relay::wake);
     }
 
     @Bean

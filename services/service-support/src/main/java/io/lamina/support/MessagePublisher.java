@@ -18,12 +18,20 @@ public class MessagePublisher {
     }
 
     public void publish(String topic, LaminaMessage message) {
-        var kafkaMessage = MessageBuilder.withPayload(MessageCodec.encode(message))
-                .setHeader(KafkaHeaders.KEY, message.streamId().getBytes(StandardCharsets.UTF_8))
-                .setHeader("lamina_type", message.getClass().getSimpleName())
+        publishEncoded(topic, message.streamId(), message.getClass().getSimpleName(), MessageCodec.encode(message));
+    }
+
+    /**
+     * Publishes an already encoded message (the {@link OutboxRelay}'s path). Returns only once
+     * Kafka acknowledged it (the binder's producers are synchronous); throws otherwise.
+     */
+    public void publishEncoded(String topic, String key, String type, byte[] payload) {
+        var kafkaMessage = MessageBuilder.withPayload(payload)
+                .setHeader(KafkaHeaders.KEY, key.getBytes(StandardCharsets.UTF_8))
+                .setHeader("lamina_type", type)
                 .build();
         if (!bridge.send(topic, kafkaMessage, MimeTypeUtils.APPLICATION_JSON)) {
-            throw new IllegalStateException("Kafka refused a " + message.getClass().getSimpleName() + " for " + topic);
+            throw new IllegalStateException("Kafka refused a " + type + " for " + topic);
         }
     }
 }

@@ -18,4 +18,10 @@ public class ProcessedEvents {
     public boolean markProcessed(String eventId) {
         return jdbc.update("insert into processed_event(event_id) values (?) on conflict do nothing", eventId) == 1;
     }
+
+    /** Whether the event was already processed (a committed effect). */
+    public boolean isProcessed(String eventId) {
+        Integer n = jdbc.queryForObject("select count(*) from processed_event where event_id = ?", Integer.class, eventId);
+        return n != null && n > 0;
+    }
 }

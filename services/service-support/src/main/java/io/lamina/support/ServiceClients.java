@@ -5,6 +5,8 @@ import org.springframework.web.client.RestClient;
 
 import java.util.List;
 import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.UUID;
 
 /** Small HTTP clients for the services' read APIs (each service owns its data; others ask it). */
 public class ServiceClients {
@@ -30,12 +32,41 @@ public class ServiceClients {
     public record AdapterPage(List<AdapterEntry> items) {
     }
 
+    /**
+     * @throws IllegalArgumentException if the id is not a UUID (nothing else may reach another
+     *                                  service's URL: no "../x")
+     * @throws NoSuchElementException   if ingestion has no such dataset
+     */
     public Dataset dataset(String datasetId) {
-        return ingestion.get().uri("/api/datasets/{id}?records=true", datasetId).retrieve().body(Dataset.class);
+        requireUuid("dataset id", datasetId);
+        return ingestion.get().uri("/api/datasets/{id}?records=true", datasetId).retrieve()
+                .onStatus(s -> s.value() == 404, (request, response) -> {
+                    throw new NoSuchElementException("no dataset " + datasetId);
+                })
+                .body(Dataset.class);
     }
 
+    /** As {@link #dataset}, for the registry's adapters. */
     public AdapterEntry adapter(String adapterId) {
-        return registry.get().uri("/api/adapters/{id}", adapterId).retrieve().body(AdapterEntry.class);
+        requireUuid("adapter id", adapterId);
+        return registry.get().uri("/api/adapters/{id}", adapterId).retrieve()
+                .onStatus(s -> s.value() == 404, (request, response) -> {
+                    throw new NoSuchElementException("no registered adapter " + adapterId);
+                })
+                .body(AdapterEntry.class);
+    }
+
+    public static void requireUuid(String what, String id) {
+        boolean valid;
+        try {
+            valid = id != null && UUID.fromString(id).toString().equalsIgnoreCase(id);
+        } catch (IllegalArgumentException e) {
+            valid = false;
+        }
+        if (!valid) {
+            String shown = id == null ? "null" : id.length() > 80 ? id.substring(0, 80) + "…" : id;
+            throw new IllegalArgumentException(what + " '" + shown + "' is not a UUID");
+        }
     }
 
     public List<AdapterEntry> adapters(String streamId, String status) {

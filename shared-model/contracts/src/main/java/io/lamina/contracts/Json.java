@@ -21,6 +21,8 @@ public final class Json {
         mapper.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         // Minor schema versions may add fields: readers ignore what they do not know.
         mapper.disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        // A document is one value: "{} }" or "{}{}" is malformed, not the first value and garbage.
+        mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
         mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxNestingDepth(MAX_NESTING_DEPTH).build());
         return mapper;

@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lamina.contracts.messages.*;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -63,6 +67,7 @@ public final class MessageCodec {
 
     private static JsonNode readTree(byte[] bytes) {
         if (bytes == null || bytes.length == 0) throw new MalformedMessageException("empty message");
+        checkUtf8(bytes);
         try {
             JsonNode node = Json.mapper().readTree(bytes);
             if (node == null || !node.isObject()) throw new MalformedMessageException("message is not a JSON object");
@@ -74,13 +79,26 @@ public final class MessageCodec {
         }
     }
 
+    /**
+     * Messages are strict UTF-8. Jackson's parser rejects most malformed bytes but decodes overlong
+     * forms (e.g. {@code C0 AF} as {@code /}), which would let an encoded path separator through.
+     */
+    private static void checkUtf8(byte[] bytes) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
+        } catch (CharacterCodingException e) {
+            throw new MalformedMessageException("message is not valid UTF-8: " + e.getMessage(), e);
+        }
+    }
+
     private static <T extends LaminaMessage> T convert(JsonNode node, Class<T> cls) {
         ObjectNode copy = ((ObjectNode) node).deepCopy();
         copy.remove("type");
         JsonNode version = copy.get("schemaVersion");
         if (version == null || version.isNull()) {
             copy.put("schemaVersion", LaminaMessage.SCHEMA_VERSION);
-        } else if (!version.canConvertToInt() || version.asInt() != LaminaMessage.SCHEMA_VERSION) {
+        } else if (!version.isIntegralNumber() || !version.canConvertToInt() || version.asInt() != LaminaMessage.SCHEMA_VERSION) {
             throw new MalformedMessageException("unsupported schemaVersion " + version + " for " + cls.getSimpleName()
                     + " (this reader supports " + LaminaMessage.SCHEMA_VERSION + ")");
         }

@@ -56,6 +56,23 @@ class MessageCodecTest {
     }
 
     @Test
+    void overlongUtf8FractionalVersionsAndTrailingGarbageAreRefused() {
+        String head = "{\"eventId\":\"e\",\"streamId\":\"s\",\"name\":\"a";
+        byte[] overlong = new byte[head.length() + 4];
+        System.arraycopy(head.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, overlong, 0, head.length());
+        overlong[head.length()] = (byte) 0xC0; // C0 AF: an overlong '/', which Jackson alone would accept
+        overlong[head.length() + 1] = (byte) 0xAF;
+        overlong[head.length() + 2] = '"';
+        overlong[head.length() + 3] = '}';
+        assertThatThrownBy(() -> MessageCodec.decode(overlong, DatasetAnnounced.class))
+                .isInstanceOf(MalformedMessageException.class).hasMessageContaining("not valid UTF-8");
+        assertThatThrownBy(() -> MessageCodec.decode("{\"eventId\":\"e\",\"schemaVersion\":1.5}".getBytes(), DatasetAnnounced.class))
+                .isInstanceOf(MalformedMessageException.class).hasMessageContaining("unsupported schemaVersion 1.5");
+        assertThatThrownBy(() -> MessageCodec.decode("{\"eventId\":\"e\"} {}".getBytes(), DatasetAnnounced.class))
+                .isInstanceOf(MalformedMessageException.class).hasMessageContaining("not valid JSON");
+    }
+
+    @Test
     void everyTopicHasADeadLetterTopic() {
         assertThat(Topics.deadLetter(Topics.UPSTREAM_DATASETS)).isEqualTo("lamina.upstream.datasets.dlq");
         assertThat(Topics.ALL).doesNotHaveDuplicates().allMatch(t -> t.startsWith("lamina."));

@@ -23,8 +23,9 @@ public class ServiceCommandActivitiesImpl implements ServiceCommandActivities {
     @Override
     public TrainingCompleted train(TrainRequest r) {
         ActivityExecutionContext ctx = Activity.getExecutionContext();
-        // Stable across retries of this activity, so a retried job resumes from its checkpoint.
-        String jobId = ctx.getInfo().getWorkflowId() + "/" + ctx.getInfo().getActivityId();
+        // One training job per task workflow, named after it: stable across retries of the activity
+        // and across a re-driven workflow after a restart, so the job resumes from its checkpoint.
+        String jobId = ctx.getInfo().getWorkflowId() + "/train";
         send(ctx, Topics.TRAINING_COMMANDS, new TrainAdapter(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
                 r.streamId(), r.taskKey(), jobId, token(ctx), r.datasetId(), r.description(), r.adapter(), r.training(),
                 r.warmStartAdapterId(), r.warmStartBlobKey()));

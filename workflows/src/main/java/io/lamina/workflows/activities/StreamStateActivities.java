@@ -2,6 +2,7 @@ package io.lamina.workflows.activities;
 
 import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.workflows.stream.StreamPolicy;
+import io.lamina.workflows.task.TaskTimeouts;
 import io.temporal.activity.ActivityInterface;
 
 /**
@@ -13,6 +14,9 @@ import io.temporal.activity.ActivityInterface;
 public interface StreamStateActivities {
     /** The stream's current policy (the configured default until one is set). */
     StreamPolicy policy(String streamId);
+
+    /** The configured activity timeouts. */
+    TaskTimeouts timeouts();
 
     /** Records a task's new status (and its adapter and the reason, when known). */
     void status(String streamId, String taskKey, String status, String adapterId, String reason);

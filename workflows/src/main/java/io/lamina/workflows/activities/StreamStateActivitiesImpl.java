@@ -3,12 +3,20 @@ package io.lamina.workflows.activities;
 import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.workflows.state.StreamStore;
 import io.lamina.workflows.stream.StreamPolicy;
+import io.lamina.workflows.task.TaskTimeouts;
 
 public class StreamStateActivitiesImpl implements StreamStateActivities {
     private final StreamStore store;
+    private final TaskTimeouts timeouts;
 
-    public StreamStateActivitiesImpl(StreamStore store) {
+    public StreamStateActivitiesImpl(StreamStore store, TaskTimeouts timeouts) {
         this.store = store;
+        this.timeouts = timeouts;
+    }
+
+    @Override
+    public TaskTimeouts timeouts() {
+        return timeouts;
     }
 
     @Override

@@ -42,6 +42,9 @@ class StreamController {
         if (!streamId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
             throw new IllegalArgumentException("streamId '" + streamId + "' must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}");
         }
+        // A policy is complete: a missing adapter or training section would only fail at the next task.
+        if (policy.adapter() == null) throw new IllegalArgumentException("policy.adapter is required");
+        if (policy.training() == null) throw new IllegalArgumentException("policy.training is required");
         streams.setPolicy(streamId, policy);
         return streams.policy(streamId);
     }

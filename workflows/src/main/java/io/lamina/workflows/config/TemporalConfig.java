@@ -8,6 +8,7 @@ import io.lamina.workflows.activities.StreamStateActivitiesImpl;
 import io.lamina.workflows.state.StreamStore;
 import io.lamina.workflows.stream.ContinualStreamWorkflowImpl;
 import io.lamina.workflows.task.TaskLifecycleWorkflowImpl;
+import io.lamina.workflows.task.TaskTimeouts;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.common.converter.DefaultDataConverter;
@@ -42,11 +43,13 @@ public class TemporalConfig {
     }
 
     @Bean
-    WorkerFactory workerFactory(WorkflowClient client, MessagePublisher publisher, StreamStore streams) {
+    WorkerFactory workerFactory(WorkflowClient client, MessagePublisher publisher, StreamStore streams,
+                                WorkflowsProperties properties) {
         WorkerFactory factory = WorkerFactory.newInstance(client);
         Worker worker = factory.newWorker(TaskQueues.STREAMS);
         worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class);
-        worker.registerActivitiesImplementations(new ServiceCommandActivitiesImpl(publisher), new StreamStateActivitiesImpl(streams));
+        worker.registerActivitiesImplementations(new ServiceCommandActivitiesImpl(publisher), new StreamStateActivitiesImpl(streams,
+                properties.timeouts() == null ? new TaskTimeouts(null, null, null) : properties.timeouts()));
         return factory;
     }
 

@@ -14,10 +14,12 @@ import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
     /** Bad input cannot get better by retrying. */
@@ -26,25 +28,6 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
             .setInitialInterval(Duration.ofSeconds(2))
             .setDoNotRetry(IllegalArgumentException.class.getName(), "NonRetryable")
             .build();
-
-    /**
-     * Training runs for minutes in another service; its progress events are heartbeats, so a
-     * worker that dies is noticed within the heartbeat timeout and the job is retried (and
-     * resumes from its checkpoint, the job id being stable across attempts).
-     */
-    private final ServiceCommandActivities training = Workflow.newActivityStub(ServiceCommandActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofHours(2))
-                    .setHeartbeatTimeout(Duration.ofMinutes(5))
-                    .setRetryOptions(RETRY)
-                    .build());
-
-    /** Registry, evaluation and lookups finish in seconds to a few minutes. */
-    private final ServiceCommandActivities commands = Workflow.newActivityStub(ServiceCommandActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofMinutes(15))
-                    .setRetryOptions(RETRY)
-                    .build());
 
     private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
             ActivityOptions.newBuilder()
@@ -57,6 +40,22 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         String streamId = input.streamId();
         String taskKey = input.task().taskKey();
         StreamPolicy policy = state.policy(streamId);
+        TaskTimeouts timeouts = state.timeouts();
+        // Training runs for minutes in another service; its progress events are heartbeats, so a
+        // worker that dies is noticed within the heartbeat timeout and the job is retried (and
+        // resumes from its checkpoint, the job id being stable across attempts).
+        ServiceCommandActivities training = Workflow.newActivityStub(ServiceCommandActivities.class,
+                ActivityOptions.newBuilder()
+                        .setStartToCloseTimeout(timeouts.training())
+                        .setHeartbeatTimeout(timeouts.trainingHeartbeat())
+                        .setRetryOptions(RETRY)
+                        .build());
+        // Registry, evaluation, merges and lookups.
+        ServiceCommandActivities commands = Workflow.newActivityStub(ServiceCommandActivities.class,
+                ActivityOptions.newBuilder()
+                        .setStartToCloseTimeout(timeouts.command())
+                        .setRetryOptions(RETRY)
+                        .build());
 
         List<LineageEdge> lineage = new ArrayList<>();
         lineage.add(new LineageEdge("dataset:" + input.task().datasetId(), LineageEdge.TRAINED_ON));
@@ -73,7 +72,10 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
                 warm == null ? null : warm.adapterId(), warm == null ? null : warm.blobKey()));
 
         state.status(streamId, taskKey, "REGISTERING", null, null);
-        String adapterId = Workflow.randomUUID().toString();
+        // Derived from the weights, not random: if this task is re-driven after a restart (the
+        // embedded Temporal forgets its workflows), registering the same result again is a no-op.
+        String adapterId = UUID.nameUUIDFromBytes((streamId + "\n" + taskKey + "\n" + trained.sha256())
+                .getBytes(StandardCharsets.UTF_8)).toString();
         AdapterRegistered registered = commands.register(new ServiceCommandActivities.RegisterRequest(streamId, taskKey,
                 adapterId, trained.blobKey(), trained.sha256(), input.task().description(), lineage,
                 Map.of("final-loss", trained.finalLoss(), "train-seconds", trained.trainSeconds(), "steps", (double) trained.steps())));

@@ -14,13 +14,16 @@ import io.lamina.engine.merge.MergeRecipe;
 import io.lamina.engine.merge.learned.LearnedMerge;
 import io.lamina.engine.merge.learned.LearnedMergeSpec;
 import io.lamina.engine.model.BaseModel;
+import io.lamina.contracts.Topics;
+import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.support.AdapterLoader;
+import io.lamina.support.Outbox;
 import io.lamina.support.ServiceClients;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
-import org.springframework.web.client.HttpClientErrorException;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
@@ -62,7 +65,13 @@ public class MergeJobs {
     /** Learned merges train on the CPU: one at a time. */
     private final ExecutorService background = Executors.newSingleThreadExecutor(r -> new Thread(r, "learned-merges"));
 
-    MergeJobs(AdapterLoader loader, ServiceClients clients, BlobStore blobs, JdbcTemplate jdbc, BaseModel base) {
+    private final TransactionTemplate tx;
+    private final Outbox outbox;
+
+    MergeJobs(AdapterLoader loader, ServiceClients clients, BlobStore blobs, JdbcTemplate jdbc, BaseModel base,
+              TransactionTemplate tx, Outbox outbox) {
+        this.tx = tx;
+        this.outbox = outbox;
         this.loader = loader;
         this.clients = clients;
         this.blobs = blobs;
@@ -78,8 +87,22 @@ public class MergeJobs {
                           List<Double> weights) {
     }
 
+    /** The event announcing a successful merge, written to the outbox with the job's completion. */
+    @FunctionalInterface
+    public interface Announcement {
+        LaminaMessage of(String mergeId, String adapterId, String blobKey, String sha256);
+    }
+
     /** Starts a merge; closed-form merges are done when this returns. */
     public MergeJob submit(MergeRequest request) {
+        return submit(request, null);
+    }
+
+    /**
+     * Starts a merge; when it succeeds, {@code announcement} (if any) goes to the outbox in the
+     * transaction that marks the job SUCCEEDED.
+     */
+    public MergeJob submit(MergeRequest request, Announcement announcement) {
         if (request == null || request.method() == null || request.method().isBlank()) {
             throw new IllegalArgumentException("method is required; methods: " + methods());
         }
@@ -91,14 +114,15 @@ public class MergeJobs {
             // The closed-form sum checks the inputs' compatibility before the job is accepted.
             AdapterMerger.merge(inputs.adapters(), new MergeRecipe("task_arithmetic", "peft", inputs.weights(), Map.of(), 0L), Map.of());
             insert(mergeId, inputs.streamId(), method, request);
-            background.submit(() -> runLearned(mergeId, request, inputs, spec));
+            background.submit(() -> runLearned(mergeId, request, inputs, spec, announcement));
         } else {
             MergeRecipe recipe = new MergeRecipe(method, request.convention() == null ? "peft" : request.convention().toLowerCase(),
                     inputs.weights(), request.params() == null ? Map.of() : request.params(),
                     request.seed() == null ? 0L : request.seed());
             Adapter merged = AdapterMerger.merge(inputs.adapters(), recipe, provenance(inputs, method));
             insert(mergeId, inputs.streamId(), method, request);
-            finish(mergeId, inputs, request, merged, recipeOf(inputs, method, recipe.convention(), recipe.params(), recipe.seed()));
+            finish(mergeId, inputs, request, merged, recipeOf(inputs, method, recipe.convention(), recipe.params(), recipe.seed()),
+                    announcement);
         }
         return find(mergeId.toString()).orElseThrow();
     }
@@ -109,7 +133,7 @@ public class MergeJobs {
         return all;
     }
 
-    private void runLearned(UUID mergeId, MergeRequest request, Inputs inputs, LearnedMergeSpec spec) {
+    private void runLearned(UUID mergeId, MergeRequest request, Inputs inputs, LearnedMergeSpec spec, Announcement announcement) {
         try {
             String datasetId = String.valueOf(request.params().get("datasetId"));
             ServiceClients.Dataset dataset = clients.dataset(datasetId);
@@ -119,7 +143,8 @@ public class MergeJobs {
             Map<String, Object> params = new LinkedHashMap<>(request.params());
             params.put("coefficients", result.coefficients());
             params.put("dataset-sha256", dataset.sha256());
-            finish(mergeId, inputs, request, result.merged(), recipeOf(inputs, spec.method(), null, params, spec.seed()));
+            finish(mergeId, inputs, request, result.merged(), recipeOf(inputs, spec.method(), null, params, spec.seed()),
+                    announcement);
         } catch (RuntimeException e) {
             log.warn("learned merge {} failed", mergeId, e);
             jdbc.update("update merge_job set status = 'FAILED', error = ?, updated_at = now() where id = ?", e.getMessage(), mergeId);
@@ -136,7 +161,8 @@ public class MergeJobs {
         return out;
     }
 
-    private void finish(UUID mergeId, Inputs inputs, MergeRequest request, Adapter merged, Map<String, Object> recipe) {
+    private void finish(UUID mergeId, Inputs inputs, MergeRequest request, Adapter merged, Map<String, Object> recipe,
+                        Announcement announcement) {
         BlobRef ref = blobs.put(PeftAdapterFormat.toZip(merged));
         // Same recipe on the same inputs → same bytes → same id: re-running a merge is idempotent.
         String adapterId = UUID.nameUUIDFromBytes((inputs.streamId() + "\n" + ref.sha256()).getBytes(StandardCharsets.UTF_8)).toString();
@@ -150,9 +176,14 @@ public class MergeJobs {
                 : recipe.get("method") + " merge of " + inputs.entries().stream().map(ServiceClients.AdapterEntry::adapterId).toList());
         registration.put("lineage", lineage);
         clients.registry().post().uri("/api/adapters").body(registration).retrieve().toBodilessEntity();
-        jdbc.update("""
-                update merge_job set status = 'SUCCEEDED', adapter_id = ?, blob_key = ?, sha256 = ?, recipe = ?::jsonb,
-                                     updated_at = now() where id = ?""", adapterId, ref.key(), ref.sha256(), Json.write(recipe), mergeId);
+        tx.executeWithoutResult(s -> {
+            jdbc.update("""
+                    update merge_job set status = 'SUCCEEDED', adapter_id = ?, blob_key = ?, sha256 = ?, recipe = ?::jsonb,
+                                         updated_at = now() where id = ?""", adapterId, ref.key(), ref.sha256(), Json.write(recipe), mergeId);
+            if (announcement != null) {
+                outbox.enqueue(Topics.COMPOSITION_EVENTS, announcement.of(mergeId.toString(), adapterId, ref.key(), ref.sha256()));
+            }
+        });
     }
 
     private Inputs resolve(MergeRequest request) {
@@ -164,8 +195,8 @@ public class MergeJobs {
             if (a == null || a.id() == null) throw new IllegalArgumentException("adapters[" + i + "].id is required");
             try {
                 entries.add(clients.adapter(a.id()));
-            } catch (HttpClientErrorException.NotFound | HttpClientErrorException.BadRequest e) {
-                throw new IllegalArgumentException("adapters[" + i + "]: no registered adapter '" + a.id() + "'");
+            } catch (NoSuchElementException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("adapters[" + i + "]: " + e.getMessage());
             }
             double w = a.weight() == null ? 1.0 : a.weight();
             if (!Double.isFinite(w)) throw new IllegalArgumentException("adapters[" + i + "].weight must be a finite number, got " + w);

@@ -6,7 +6,6 @@ import io.lamina.engine.serving.Composer;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.ServiceClients;
 import org.springframework.stereotype.Service;
-import org.springframework.web.client.HttpClientErrorException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -65,8 +64,8 @@ public class Predictor {
             ids.add(a.id());
             try {
                 adapters.add(loader.load(a.id()));
-            } catch (HttpClientErrorException.NotFound | HttpClientErrorException.BadRequest e) {
-                throw new IllegalArgumentException("adapters[" + i + "]: no registered adapter '" + a.id() + "'");
+            } catch (NoSuchElementException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("adapters[" + i + "]: " + e.getMessage());
             }
         }
         if (m == Composer.Mode.SINGLE && adapters.size() != 1) {

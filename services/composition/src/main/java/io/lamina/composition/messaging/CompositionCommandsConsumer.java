@@ -30,14 +30,16 @@ class CompositionCommandsConsumer {
             MergeAdapters c = MessageCodec.decode(message.getPayload(), MergeAdapters.class);
             LaminaMessage reply;
             try {
-                MergeJobs.MergeJob job = merges.submit(c.request());
+                // AdaptersMerged goes to the outbox in the transaction that marks the merge job SUCCEEDED.
+                MergeJobs.MergeJob job = merges.submit(c.request(), (mergeId, adapterId, blobKey, sha256) ->
+                        new AdaptersMerged(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
+                                c.taskToken(), mergeId, adapterId, blobKey, sha256));
                 while (job.status().equals("RUNNING")) {
                     Thread.sleep(500);
                     job = merges.find(job.mergeId()).orElseThrow();
                 }
                 if (job.status().equals("FAILED")) throw new IllegalArgumentException(job.error());
-                reply = new AdaptersMerged(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
-                        c.taskToken(), job.mergeId(), job.adapterId(), job.blobKey(), job.sha256());
+                return;
             } catch (IllegalArgumentException | NoSuchElementException e) {
                 reply = failed(c, e.getMessage(), false);
             } catch (InterruptedException e) {

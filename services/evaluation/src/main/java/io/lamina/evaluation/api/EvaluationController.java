@@ -11,6 +11,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 import java.util.List;
+import java.util.NoSuchElementException;
 
 @RestController
 @RequestMapping("/api/evaluations")
@@ -29,7 +30,12 @@ class EvaluationController {
     @Operation(summary = "Accuracy of each adapter alone (its own head) on each dataset's test split")
     @PostMapping("/adapters")
     AdapterScores.Scores scores(@RequestBody ScoreRequest request) {
-        return scores.score(request.adapterIds(), request.datasetIds());
+        try {
+            return scores.score(request.adapterIds(), request.datasetIds());
+        } catch (NoSuchElementException e) {
+            // A missing adapter or dataset is a fault of this request's body, not a missing resource.
+            throw new IllegalArgumentException(e.getMessage());
+        }
     }
 
     @Operation(summary = "A stream's accuracy matrix (row i = after task i) and metrics after each task")

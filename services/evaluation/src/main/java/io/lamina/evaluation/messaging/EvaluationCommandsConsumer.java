@@ -5,7 +5,6 @@ import io.lamina.contracts.Messages;
 import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.CommandFailed;
 import io.lamina.contracts.messages.EvaluateStream;
-import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.evaluation.domain.StreamEvaluator;
 import io.lamina.support.MessagePublisher;
@@ -28,10 +27,9 @@ class EvaluationCommandsConsumer {
             EvaluateStream c = MessageCodec.decode(message.getPayload(), EvaluateStream.class);
             LaminaMessage reply;
             try {
-                StreamEvaluator.Row row = evaluator.evaluate(c);
-                reply = new EvaluationCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
-                        c.taskKey(), c.taskToken(), row.taskIndex(), row.accuracies(), row.metrics().averageAccuracy(),
-                        row.metrics().averageForgetting(), row.metrics().backwardTransfer());
+                // EvaluationCompleted goes through the outbox, in the transaction of the row's upsert.
+                evaluator.evaluate(c);
+                return;
             } catch (IllegalArgumentException e) {
                 reply = failed(c, e.getMessage(), false);
             } catch (RuntimeException e) {

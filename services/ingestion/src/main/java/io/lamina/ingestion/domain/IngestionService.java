@@ -7,6 +7,7 @@ import io.lamina.contracts.messages.DatasetIngested;
 import io.lamina.contracts.messages.DatasetRejected;
 import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.support.MessagePublisher;
+import io.lamina.support.Outbox;
 import io.lamina.support.ProcessedEvents;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -21,11 +22,14 @@ import java.util.UUID;
 /**
  * Validates and stores task datasets, then announces them.
  *
- * <p>Delivery: the dataset rows and the processed event id are written in one transaction; the
- * {@code DatasetIngested} event is published after commit. If that publish fails, the Kafka
- * consumer's retry (or the REST client's retry) runs again, finds the stored dataset by
- * content and publishes again, so an event can be repeated but never lost, and a dataset is
- * never stored twice. Downstream consumers are idempotent on {@code datasetId}.
+ * <p>Delivery: the dataset rows, the processed event id and the {@code DatasetIngested} event
+ * (in the outbox) are written in one transaction; the outbox relay publishes the event after
+ * commit. A re-delivered or retried submission finds the stored dataset by content and announces
+ * it again (in a new transaction), so an event can be repeated but never lost, and a dataset is
+ * never stored twice. A conflicting dataset for an existing task is refused the same way
+ * ({@code DatasetRejected} through the outbox); a submission that fails validation writes nothing
+ * and its {@code DatasetRejected} is published directly. Downstream consumers are idempotent on
+ * {@code datasetId}.
  */
 @Service
 public class IngestionService {
@@ -33,12 +37,15 @@ public class IngestionService {
     private final DatasetStore store;
     private final ProcessedEvents processed;
     private final MessagePublisher publisher;
+    private final Outbox outbox;
     private final TransactionTemplate tx;
 
-    IngestionService(DatasetStore store, ProcessedEvents processed, MessagePublisher publisher, TransactionTemplate tx) {
+    IngestionService(DatasetStore store, ProcessedEvents processed, MessagePublisher publisher, Outbox outbox,
+                     TransactionTemplate tx) {
         this.store = store;
         this.processed = processed;
         this.publisher = publisher;
+        this.outbox = outbox;
         this.tx = tx;
     }
 
@@ -55,7 +62,8 @@ public class IngestionService {
     public Outcome ingest(DatasetSubmission submission, String sourceEventId) {
         List<String> errors = validator.validate(submission);
         if (!errors.isEmpty()) {
-            publishRejection(submission, sourceEventId, errors);
+            // Nothing is stored, so there is nothing to commit with: published directly.
+            publisher.publish(Topics.DATASET_EVENTS, rejection(submission, sourceEventId, errors));
             return new Rejected(errors);
         }
         String sha256 = contentHash(submission);
@@ -63,31 +71,29 @@ public class IngestionService {
             if (sourceEventId != null) processed.markProcessed(sourceEventId);
             var existing = store.findByTask(submission.streamId(), submission.taskKey());
             if (existing.isPresent()) {
-                if (existing.get().sha256().equals(sha256)) return new Accepted(existing.get(), false);
-                return new Rejected(List.of("stream '" + submission.streamId() + "' already has a different dataset for task '"
-                        + submission.taskKey() + "' (datasets are immutable; use a new taskKey)"));
+                if (existing.get().sha256().equals(sha256)) {
+                    outbox.enqueue(Topics.DATASET_EVENTS, announcement(existing.get(), sourceEventId));
+                    return new Accepted(existing.get(), false);
+                }
+                List<String> reasons = List.of("stream '" + submission.streamId() + "' already has a different dataset for task '"
+                        + submission.taskKey() + "' (datasets are immutable; use a new taskKey)");
+                outbox.enqueue(Topics.DATASET_EVENTS, rejection(submission, sourceEventId, reasons));
+                return new Rejected(reasons);
             }
             UUID id = UUID.nameUUIDFromBytes((submission.streamId() + "\n" + submission.taskKey() + "\n" + sha256)
                     .getBytes(StandardCharsets.UTF_8));
             store.insert(id, submission, sha256, sourceEventId);
-            return new Accepted(store.find(id, false).orElseThrow(), true);
+            StoredDataset stored = store.find(id, false).orElseThrow();
+            outbox.enqueue(Topics.DATASET_EVENTS, announcement(stored, sourceEventId));
+            return new Accepted(stored, true);
         });
-        if (outcome instanceof Accepted accepted) {
-            publish(announcement(accepted.dataset(), sourceEventId));
-        } else if (outcome instanceof Rejected rejected) {
-            publishRejection(submission, sourceEventId, rejected.reasons());
-        }
         return outcome;
     }
 
-    private void publishRejection(DatasetSubmission s, String sourceEventId, List<String> reasons) {
+    private static DatasetRejected rejection(DatasetSubmission s, String sourceEventId, List<String> reasons) {
         String streamId = s.streamId() == null || s.streamId().isBlank() ? "unknown" : s.streamId();
-        publish(new DatasetRejected(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), streamId,
-                s.taskKey(), sourceEventId, reasons));
-    }
-
-    private void publish(LaminaMessage message) {
-        publisher.publish(Topics.DATASET_EVENTS, message);
+        return new DatasetRejected(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), streamId,
+                s.taskKey(), sourceEventId, reasons);
     }
 
     private static DatasetIngested announcement(StoredDataset d, String sourceEventId) {

@@ -1,15 +1,10 @@
 package io.lamina.registry.api;
 
-import io.lamina.contracts.Messages;
-import io.lamina.contracts.Topics;
-import io.lamina.contracts.messages.AdapterRegistered;
-import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.registry.domain.AdapterRepository;
 import io.lamina.registry.domain.AdapterView;
 import io.lamina.registry.domain.Registration;
 import io.lamina.registry.domain.RegistryService;
-import io.lamina.support.MessagePublisher;
 import io.swagger.v3.oas.annotations.Operation;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpHeaders;
@@ -26,13 +21,11 @@ class AdapterController {
     private final RegistryService registry;
     private final AdapterRepository repository;
     private final BlobStore blobs;
-    private final MessagePublisher publisher;
 
-    AdapterController(RegistryService registry, AdapterRepository repository, BlobStore blobs, MessagePublisher publisher) {
+    AdapterController(RegistryService registry, AdapterRepository repository, BlobStore blobs) {
         this.registry = registry;
         this.repository = repository;
         this.blobs = blobs;
-        this.publisher = publisher;
     }
 
     record AdapterPage(List<AdapterView> items, int page, int size) {
@@ -71,11 +64,8 @@ class AdapterController {
     @Operation(summary = "Register an adapter whose PEFT zip is already in the blob store (used by composition for merges)")
     @PostMapping
     ResponseEntity<AdapterView> register(@RequestBody Registration registration) {
+        // Announced like any registration, through the outbox (no task token: no workflow is waiting for it).
         AdapterView a = registry.register(registration);
-        // Announced like any registration (no task token: no workflow is waiting for it).
-        publisher.publish(Topics.REGISTRY_EVENTS, new AdapterRegistered(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
-                Messages.now(), a.streamId(), a.taskKey(), null, a.adapterId(), a.version(), a.description(), a.blobKey(),
-                a.sha256(), a.baseFingerprint()));
         return ResponseEntity.status(HttpStatus.CREATED).body(a);
     }
 }

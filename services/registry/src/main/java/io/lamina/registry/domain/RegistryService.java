@@ -1,8 +1,15 @@
 package io.lamina.registry.domain;
 
+import io.lamina.contracts.Messages;
+import io.lamina.contracts.Topics;
+import io.lamina.contracts.messages.AdapterRegistered;
+import io.lamina.contracts.messages.AdapterStatusChanged;
+import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.engine.io.PeftAdapterFormat;
+import io.lamina.support.Outbox;
+import io.lamina.support.ProcessedEvents;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -22,18 +29,31 @@ public class RegistryService {
     private final AdapterRepository repository;
     private final BlobStore blobs;
     private final TransactionTemplate tx;
+    private final Outbox outbox;
+    private final ProcessedEvents processed;
 
-    RegistryService(AdapterRepository repository, BlobStore blobs, TransactionTemplate tx) {
+    RegistryService(AdapterRepository repository, BlobStore blobs, TransactionTemplate tx, Outbox outbox,
+                    ProcessedEvents processed) {
         this.repository = repository;
         this.blobs = blobs;
         this.tx = tx;
+        this.outbox = outbox;
+        this.processed = processed;
+    }
+
+    /** Registers without a waiting workflow (REST); see {@link #register(Registration, String, String)}. */
+    public AdapterView register(Registration r) {
+        return register(r, null, null);
     }
 
     /**
      * Registers an adapter; registering the same id again returns the existing entry. The blob
-     * must exist, match the given sha256, and be a readable PEFT adapter.
+     * must exist, match the given sha256, and be a readable PEFT adapter. {@code AdapterRegistered}
+     * (carrying {@code taskToken}) goes to the outbox in the transaction of the insert; a repeated
+     * registration announces the existing entry again. {@code sourceEventId} (the command's event
+     * id, or null) is recorded as processed in the same transaction.
      */
-    public AdapterView register(Registration r) {
+    public AdapterView register(Registration r, String taskToken, String sourceEventId) {
         UUID id = parseId(r.adapterId());
         if (r.streamId() == null || r.streamId().isBlank()) throw new IllegalArgumentException("streamId is required");
         if (r.blobKey() == null || !blobs.exists(r.blobKey())) throw new IllegalArgumentException("no blob '" + r.blobKey() + "' in the blob store");
@@ -55,19 +75,37 @@ public class RegistryService {
         var row = new AdapterRepository.NewAdapter(id, r.streamId(), r.taskKey(), adapter.kind().name(), r.description(),
                 r.blobKey(), sha256, zip.length, adapter.baseModelId(), adapter.baseFingerprint(), config,
                 r.metrics() == null ? Map.of() : r.metrics(), provenance, r.lineage() == null ? List.of() : r.lineage());
-        tx.executeWithoutResult(s -> repository.insert(row));
-        return get(id);
+        return tx.execute(s -> {
+            if (sourceEventId != null) processed.markProcessed(sourceEventId);
+            repository.insert(row);
+            AdapterView a = get(id);
+            outbox.enqueue(Topics.REGISTRY_EVENTS, new AdapterRegistered(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
+                    Messages.now(), a.streamId(), a.taskKey(), taskToken, a.adapterId(), a.version(), a.description(),
+                    a.blobKey(), a.sha256(), a.baseFingerprint()));
+            return a;
+        });
     }
 
-    public AdapterView changeStatus(String adapterId, String status, String reason) {
+    /**
+     * Changes an adapter's status (promotion moves the production alias) and puts
+     * {@code AdapterStatusChanged} in the outbox, in one transaction. A re-delivered command
+     * ({@code sourceEventId} already processed) is not applied again — an older command must not
+     * undo a newer change — but the adapter's current status is announced again.
+     */
+    public AdapterView changeStatus(String adapterId, String status, String reason, String taskToken, String sourceEventId) {
         UUID id = parseId(adapterId);
         if (!STATUSES.contains(status)) throw new IllegalArgumentException("status must be one of " + STATUSES + ", got " + status);
         AdapterView current = get(id);
-        tx.executeWithoutResult(s -> {
-            repository.changeStatus(id, status, reason);
-            if (status.equals("PROMOTED")) repository.moveAlias(current.streamId(), PRODUCTION_ALIAS, id);
+        return tx.execute(s -> {
+            if (sourceEventId == null || processed.markProcessed(sourceEventId)) {
+                repository.changeStatus(id, status, reason);
+                if (status.equals("PROMOTED")) repository.moveAlias(current.streamId(), PRODUCTION_ALIAS, id);
+            }
+            AdapterView a = get(id);
+            outbox.enqueue(Topics.REGISTRY_EVENTS, new AdapterStatusChanged(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
+                    Messages.now(), a.streamId(), taskToken, a.adapterId(), a.status(), a.statusReason()));
+            return a;
         });
-        return get(id);
     }
 
     public AdapterView get(UUID id) {

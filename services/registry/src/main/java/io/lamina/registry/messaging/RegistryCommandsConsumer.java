@@ -4,7 +4,6 @@ import io.lamina.contracts.MessageCodec;
 import io.lamina.contracts.Messages;
 import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.*;
-import io.lamina.registry.domain.AdapterView;
 import io.lamina.registry.domain.Registration;
 import io.lamina.registry.domain.RegistryService;
 import io.lamina.support.MessagePublisher;
@@ -24,7 +23,8 @@ class RegistryCommandsConsumer {
         return message -> {
             LaminaMessage command = MessageCodec.decode(message.getPayload());
             try {
-                publisher.publish(Topics.REGISTRY_EVENTS, handle(registry, command));
+                // The answer goes through the registry's outbox, in the transaction of the change.
+                handle(registry, command);
             } catch (IllegalArgumentException | NoSuchElementException e) {
                 String token = command instanceof AsyncCommand c ? c.taskToken() : null;
                 publisher.publish(Topics.REGISTRY_EVENTS, new CommandFailed(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
@@ -33,17 +33,14 @@ class RegistryCommandsConsumer {
         };
     }
 
-    private static LaminaMessage handle(RegistryService registry, LaminaMessage command) {
+    private static void handle(RegistryService registry, LaminaMessage command) {
         if (command instanceof RegisterAdapter c) {
-            AdapterView a = registry.register(Registration.of(c));
-            return new AdapterRegistered(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), a.streamId(),
-                    a.taskKey(), c.taskToken(), a.adapterId(), a.version(), a.description(), a.blobKey(), a.sha256(),
-                    a.baseFingerprint());
+            registry.register(Registration.of(c), c.taskToken(), c.eventId());
+            return;
         }
         if (command instanceof ChangeAdapterStatus c) {
-            AdapterView a = registry.changeStatus(c.adapterId(), c.status(), c.reason());
-            return new AdapterStatusChanged(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), a.streamId(),
-                    c.taskToken(), a.adapterId(), a.status(), a.statusReason());
+            registry.changeStatus(c.adapterId(), c.status(), c.reason(), c.taskToken(), c.eventId());
+            return;
         }
         throw new IllegalArgumentException("the registry does not handle " + command.getClass().getSimpleName());
     }

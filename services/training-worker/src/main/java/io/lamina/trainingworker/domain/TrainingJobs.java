@@ -23,12 +23,15 @@ import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.TrainingSpec;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.MessagePublisher;
+import io.lamina.support.Outbox;
+import io.lamina.support.ProcessedEvents;
 import io.lamina.support.ServiceClients;
 import io.lamina.trainingworker.TrainingWorkerProperties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,6 +42,8 @@ import java.util.Optional;
  * Runs {@link TrainAdapter} commands: fetches the dataset from ingestion, trains a LoRA and its
  * head with the engine (checkpointing, so a retried job resumes), stores the PEFT zip in the
  * blob store and announces it. Every outcome is an event carrying the command's task token.
+ * {@code TrainingCompleted} is written to the outbox in the transaction that stores the completed
+ * job row; progress events (heartbeats, losing one is harmless) and failures are published directly.
  */
 @Service
 public class TrainingJobs {
@@ -52,9 +57,18 @@ public class TrainingJobs {
     private final MessagePublisher publisher;
     private final JdbcTemplate jdbc;
     private final TrainingWorkerProperties properties;
+    private final TransactionTemplate tx;
+    private final Outbox outbox;
+    private final ProcessedEvents processed;
+    /** Set when the worker shuts down: a running job stops at its next step and answers nothing. */
+    private volatile boolean stopping;
 
     TrainingJobs(BaseModel base, ServiceClients clients, AdapterLoader adapters, BlobStore blobs,
-                 MessagePublisher publisher, JdbcTemplate jdbc, TrainingWorkerProperties properties) {
+                 MessagePublisher publisher, JdbcTemplate jdbc, TrainingWorkerProperties properties,
+                 TransactionTemplate tx, Outbox outbox, ProcessedEvents processed) {
+        this.tx = tx;
+        this.outbox = outbox;
+        this.processed = processed;
         this.base = base;
         this.trainer = new LoraTrainer(base);
         this.clients = clients;
@@ -70,14 +84,18 @@ public class TrainingJobs {
         if (done.isPresent()) {
             // A re-delivered command of a finished job: answer again with this token.
             TrainingCompleted d = done.get();
-            publish(new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), d.streamId(),
+            tx.executeWithoutResult(st -> outbox.enqueue(Topics.TRAINING_EVENTS, new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), d.streamId(),
                     d.taskKey(), d.jobId(), command.taskToken(), d.blobKey(), d.sha256(), d.sizeBytes(), d.adapterType(),
-                    d.rank(), d.steps(), d.finalLoss(), d.trainSeconds(), d.device(), d.baseFingerprint()));
+                    d.rank(), d.steps(), d.finalLoss(), d.trainSeconds(), d.device(), d.baseFingerprint())));
             return;
         }
         try {
             progress(command, 0, 0, 0, Double.NaN, 0);
-            publish(train(command));
+            train(command); // TrainingCompleted goes through the outbox, with the job row
+        } catch (WorkerStopping e) {
+            // Like a crash: no answer. The activity's heartbeat timeout fires and Temporal retries
+            // the job on another (or the restarted) worker, which resumes from the last checkpoint.
+            log.warn("training job {} abandoned at step {}: the worker is stopping", command.jobId(), e.step);
         } catch (IllegalArgumentException e) {
             log.warn("training job {} refused: {}", command.jobId(), e.getMessage());
             publish(failure(command, e.getMessage(), false));
@@ -87,7 +105,7 @@ public class TrainingJobs {
         }
     }
 
-    private TrainingCompleted train(TrainAdapter command) {
+    private void train(TrainAdapter command) {
         long started = System.nanoTime();
         ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
         LoraSpec lora = loraSpec(command.adapter());
@@ -103,7 +121,10 @@ public class TrainingJobs {
         if (command.warmStartAdapterId() != null) provenance.put("warm-started-from", command.warmStartAdapterId());
         List<LabeledText> train = dataset.train();
         Adapter adapter = trainer.train(new TrainingRequest(train, dataset.labels(), lora, spec, warmStart,
-                p -> progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond()),
+                p -> {
+                    if (stopping) throw new WorkerStopping(p.step());
+                    progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                },
                 checkpoints, provenance));
         BlobRef ref = blobs.put(PeftAdapterFormat.toZip(adapter));
         checkpoints.clear();
@@ -114,10 +135,13 @@ public class TrainingJobs {
                 command.streamId(), command.taskKey(), command.jobId(), command.taskToken(), ref.key(), ref.sha256(), ref.size(),
                 adapter.kind().name(), lora.rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
                 base.device(), adapter.baseFingerprint());
-        remember(result);
+        tx.executeWithoutResult(st -> {
+            remember(result);
+            if (command.eventId() != null) processed.markProcessed(command.eventId());
+            outbox.enqueue(Topics.TRAINING_EVENTS, result);
+        });
         log.info("trained {} for stream {} task {} in {}s ({} steps, loss {})", ref.key(), command.streamId(),
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
-        return result;
     }
 
     static LoraSpec loraSpec(AdapterSettings settings) {
@@ -171,4 +195,19 @@ public class TrainingJobs {
     }
 
 
+
+    /** Closing starts with this event, before the Kafka listener is stopped and waited for. */
+    @org.springframework.context.event.EventListener(org.springframework.context.event.ContextClosedEvent.class)
+    void stop() {
+        stopping = true;
+    }
+
+    private static final class WorkerStopping extends RuntimeException {
+        final int step;
+
+        WorkerStopping(int step) {
+            super("worker stopping", null, false, false);
+            this.step = step;
+        }
+    }
 }

@@ -196,6 +196,8 @@ public final class LoraTrainer {
             details.put("final-loss", Float.toString(lastEpochMeanLoss));
             details.put("lr", Float.toString(ts.learningRate()));
             details.put("device", base.device());
+            // A retried job that resumed says from where: its result equals an uninterrupted run's.
+            if (startStep > 0) details.put("resumed-at-step", Integer.toString(startStep));
             Adapter adapter = Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(),
                     new AdapterProvenance(AdapterProvenance.TRAINED, details));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
