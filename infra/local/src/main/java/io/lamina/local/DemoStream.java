@@ -38,13 +38,18 @@ public record DemoStream(String streamId, int tasks, int classesPerTask, int tra
 
     /** Publishes every task's dataset; returns the event ids. Deterministic ids make re-publishing harmless. */
     public List<String> publish(String brokers) {
+        return publish(brokers, data().toArray(SupersenseStream.TaskData[]::new));
+    }
+
+    /** Publishes the given tasks' datasets (e.g. again, or out of order), as the upstream system would. */
+    public List<String> publish(String brokers, SupersenseStream.TaskData... tasks) {
         Map<String, Object> config = Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 20 * 1024 * 1024);
         try (var producer = new KafkaProducer<>(config, new StringSerializer(), new ByteArraySerializer())) {
-            return data().stream().map(task -> {
+            return java.util.Arrays.stream(tasks).map(task -> {
                 String eventId = UUID.nameUUIDFromBytes((streamId + "/" + task.taskKey() + "/" + seed).getBytes(StandardCharsets.UTF_8)).toString();
                 DatasetAnnounced event = new DatasetAnnounced(eventId, LaminaMessage.SCHEMA_VERSION, Messages.now(), streamId,
                         task.taskKey(), task.name(), task.description(), task.labels(), task.train(), task.test());

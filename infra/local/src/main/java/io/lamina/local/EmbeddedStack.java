@@ -36,6 +36,7 @@ public final class EmbeddedStack implements AutoCloseable {
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     /** The running services by name, so that one can be stopped and started again (fault tests). */
     private final Map<String, RunningService> services = new LinkedHashMap<>();
+    private EmbeddedKafka kafka;
 
     private static final class RunningService implements AutoCloseable {
         final Function<String[], ConfigurableApplicationContext> starter;
@@ -83,7 +84,8 @@ public final class EmbeddedStack implements AutoCloseable {
         EmbeddedPostgresServer postgres = new EmbeddedPostgresServer(home.resolve("postgres"), ports.postgres());
         started.push(postgres);
         log.info("PostgreSQL up on port {}", ports.postgres());
-        started.push(new EmbeddedKafka(home.resolve("kafka"), ports.kafka(), ports.kafkaController()));
+        kafka = new EmbeddedKafka(home.resolve("kafka"), ports.kafka(), ports.kafkaController());
+        started.push(() -> kafka.close());
         log.info("Kafka up on port {}", ports.kafka());
         Closeable temporal = TestServer.createPortBoundServer(ports.temporal());
         started.push(temporal);
@@ -125,6 +127,15 @@ public final class EmbeddedStack implements AutoCloseable {
         services.put(name, service);
         started.push(service);
         log.info("{} up on port {}", name, port);
+    }
+
+    /** Stops the Kafka broker and starts it again on the same ports and data (fault tests). */
+    public synchronized void restartKafka(java.time.Duration down) throws Exception {
+        kafka.close();
+        log.info("Kafka stopped");
+        Thread.sleep(down.toMillis());
+        kafka = new EmbeddedKafka(home.resolve("kafka"), ports.kafka(), ports.kafkaController());
+        log.info("Kafka started again");
     }
 
     /** Stops one service (its Spring context), as if its process had gone away. */

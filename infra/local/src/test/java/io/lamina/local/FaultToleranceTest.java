@@ -12,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import io.lamina.engine.data.SupersenseStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -92,5 +94,42 @@ class FaultToleranceTest {
         // The stream that finished before the restart is intact.
         assertThat(api.get("/api/adapters?streamId=fault-worker").path("items")).hasSize(1);
         assertThat(api.get("/api/streams/fault-worker").path("tasks").path(0).path("status").asText()).isEqualTo("PROMOTED");
+    }
+
+    @Test
+    @Order(3)
+    void everyEventDeliveredTwiceAndOutOfOrderCreatesNothingTwice() throws Exception {
+        DemoStream stream = new DemoStream("fault-duplicates", 3, 2, 16, 4, 13);
+        List<SupersenseStream.TaskData> tasks = stream.data();
+        // task-3, task-1, task-3, task-2, task-1, task-2: every event twice, not in task order.
+        for (int i : new int[]{2, 0, 2, 1, 0, 1}) stream.publish(stack.kafkaBrokers(), tasks.get(i));
+        JsonNode done = api.awaitStream(stream.streamId(), Duration.ofMinutes(4), StackClient.finished(3));
+        assertThat(done.path("tasks")).hasSize(3);
+        assertThat(done.path("tasks")).extracting(t -> t.path("taskKey").asText()).containsExactly("task-3", "task-1", "task-2");
+        assertThat(done.path("accuracyMatrix")).hasSize(3);
+        assertThat(api.get("/api/datasets?streamId=" + stream.streamId()).path("items")).hasSize(3);
+        assertThat(api.get("/api/adapters?streamId=" + stream.streamId()).path("items")).hasSize(3);
+        assertThat(api.get("/api/evaluations/" + stream.streamId()).path("rows")).hasSize(3);
+    }
+
+    @Test
+    @Order(4)
+    void aKafkaBrokerRestartDuringAStreamLosesNothing() throws Exception {
+        DemoStream stream = new DemoStream("fault-kafka", 2, 3, 40, 6, 17);
+        stream.publish(stack.kafkaBrokers());
+        api.awaitStream(stream.streamId(), Duration.ofMinutes(3), s -> s.path("tasks").path(0).path("progress").path("step").asInt() >= 5);
+        stack.restartKafka(Duration.ofSeconds(3));
+
+        JsonNode done = api.awaitStream(stream.streamId(), Duration.ofMinutes(5), StackClient.finished(2));
+        for (JsonNode task : done.path("tasks")) assertThat(task.path("status").asText()).isEqualTo("PROMOTED");
+        assertThat(done.path("accuracyMatrix")).hasSize(2);
+        assertThat(api.get("/api/adapters?streamId=" + stream.streamId()).path("items")).hasSize(2);
+        // Producers and consumers recovered: a new upstream event after the restart is ingested.
+        new DemoStream("fault-kafka-after", 1, 2, 8, 2, 19).publish(stack.kafkaBrokers());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (api.get("/api/datasets?streamId=fault-kafka-after").path("items").isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(250);
+        }
+        assertThat(api.get("/api/datasets?streamId=fault-kafka-after").path("items")).hasSize(1);
     }
 }

@@ -164,9 +164,17 @@ public class TrainingJobs {
                 d.maxGradNorm(), s.seed(), s.maxLength() > 0 ? s.maxLength() : d.maxLength(), d.checkpointEvery());
     }
 
+    /**
+     * Progress is a heartbeat: best effort. A broker that is briefly away must not kill a training
+     * job; if it stays away, the missing heartbeats let Temporal retry the job (from its checkpoint).
+     */
     private void progress(TrainAdapter c, int step, int total, int epoch, double loss, double rate) {
-        publish(new TrainingProgress(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
-                c.taskKey(), c.jobId(), c.taskToken(), step, total, epoch, loss, rate));
+        try {
+            publish(new TrainingProgress(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
+                    c.taskKey(), c.jobId(), c.taskToken(), step, total, epoch, loss, rate));
+        } catch (RuntimeException e) {
+            log.warn("progress of job {} at step {} not published: {}", c.jobId(), step, e.toString());
+        }
     }
 
     private static CommandFailed failure(TrainAdapter c, String reason, boolean retryable) {
