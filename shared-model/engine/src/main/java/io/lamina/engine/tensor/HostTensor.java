@@ -32,6 +32,25 @@ public record HostTensor(long[] shape, float[] data) {
 
     public float get(int row, int col) { return data[row * cols() + col]; }
 
+    /** The rows of this matrix scaled to unit L2 norm (a zero row stays zero), e.g. head prototypes. */
+    public float[][] normalisedRows() {
+        int rows = rows();
+        int cols = cols();
+        float[][] out = new float[rows][cols];
+        for (int r = 0; r < rows; r++) {
+            double sq = 0;
+            for (int c = 0; c < cols; c++) sq += (double) get(r, c) * get(r, c);
+            float inv = (float) (1.0 / Math.max(Math.sqrt(sq), 1e-12));
+            for (int c = 0; c < cols; c++) out[r][c] = get(r, c) * inv;
+        }
+        return out;
+    }
+
+    /** A copy of a DJL array in Java memory. */
+    public static HostTensor of(ai.djl.ndarray.NDArray array) {
+        return new HostTensor(array.getShape().getShape(), array.toFloatArray());
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof HostTensor t && Arrays.equals(shape, t.shape) && Arrays.equals(data, t.data);

@@ -185,9 +185,9 @@ public final class LoraTrainer {
 
             Map<String, HostTensor> weights = new TreeMap<>();
             for (Param p : params) {
-                if (p != head) weights.put(p.key(), toHost(p.value()));
+                if (p != head) weights.put(p.key(), HostTensor.of(p.value()));
             }
-            PrototypeHead trainedHead = new PrototypeHead(r.labels(), normalisedRows(toHost(head.value())), HEAD_SCALE);
+            PrototypeHead trainedHead = new PrototypeHead(r.labels(), HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE);
             Map<String, String> details = new LinkedHashMap<>(r.provenanceDetails());
             details.put("seed", Long.toString(ts.seed()));
             details.put("steps", Integer.toString(totalSteps));
@@ -393,24 +393,12 @@ public final class LoraTrainer {
                 for (int j = 0; j < hidden; j++) sums[c * hidden + j] = (float) random.nextGaussian();
             }
         }
-        float[][] normalised = normalisedRows(new HostTensor(new long[]{classes, hidden}, sums));
+        float[][] normalised = new HostTensor(new long[]{classes, hidden}, sums).normalisedRows();
         float[] flat = new float[classes * hidden];
         for (int c = 0; c < classes; c++) System.arraycopy(normalised[c], 0, flat, c * hidden, hidden);
         return new HostTensor(new long[]{classes, hidden}, flat);
     }
 
-    private static float[][] normalisedRows(HostTensor t) {
-        int rows = t.rows();
-        int cols = t.cols();
-        float[][] out = new float[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            double sq = 0;
-            for (int c = 0; c < cols; c++) sq += (double) t.get(r, c) * t.get(r, c);
-            float inv = (float) (1.0 / Math.max(Math.sqrt(sq), 1e-12));
-            for (int c = 0; c < cols; c++) out[r][c] = t.get(r, c) * inv;
-        }
-        return out;
-    }
 
     /** A parameter from {@code start[key]}, with AdamW moments from {@code start["adamw.m."+key]} etc. or zeros. */
     private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, boolean decay) {
@@ -431,16 +419,13 @@ public final class LoraTrainer {
         return mgr.create(saved.data(), shape);
     }
 
-    private static HostTensor toHost(NDArray a) {
-        return new HostTensor(a.getShape().getShape(), a.toFloatArray());
-    }
 
     private static byte[] checkpointBytes(List<Param> params, int step, String signature, double epochLossSum, int epochLossCount) {
         Map<String, HostTensor> tensors = new TreeMap<>();
         for (Param p : params) {
-            tensors.put(p.key(), toHost(p.value()));
-            tensors.put("adamw.m." + p.key(), toHost(p.m()));
-            tensors.put("adamw.v." + p.key(), toHost(p.v()));
+            tensors.put(p.key(), HostTensor.of(p.value()));
+            tensors.put("adamw.m." + p.key(), HostTensor.of(p.m()));
+            tensors.put("adamw.v." + p.key(), HostTensor.of(p.v()));
         }
         Map<String, String> meta = new TreeMap<>();
         meta.put("format", CHECKPOINT_FORMAT);

@@ -336,7 +336,7 @@ public final class LearnedMerge {
             Map<String, HostTensor> weights = factors.materialise(coef.value(), layout);
             float[] learned = coef.value().toFloatArray();
             Map<String, double[]> coefficients = coefficientMap(learned, layout, inv);
-            PrototypeHead trainedHead = new PrototypeHead(labels, normalisedRows(toHost(head.value())), HEAD_SCALE);
+            PrototypeHead trainedHead = new PrototypeHead(labels, HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE);
             Map<String, String> details = details(inv, spec, ex, losses, perSourceMeans(learned, n), learned.length);
             details.put("coefficient-init", spec.initialCoefficients() == null ? defaultInitName(spec.method()) : "given:" + join(spec.initialCoefficients()));
             if (scalearn) details.put("omega-dropout", Float.toString(omegaDropout));
@@ -609,7 +609,7 @@ public final class LearnedMerge {
         int actualSteps = 0;
         if (spec.steps() == 0) {
             finalWeights = averaged;
-            head = new PrototypeHead(labels, normalisedRows(classMeans(ex, inv.mergedSpec(), averaged, spec.seed())), HEAD_SCALE);
+            head = new PrototypeHead(labels, classMeans(ex, inv.mergedSpec(), averaged, spec.seed()).normalisedRows(), HEAD_SCALE);
         } else {
             int batch = Math.min(data.size(), MAX_BATCH);
             int stepsPerEpoch = (data.size() + batch - 1) / batch;
@@ -709,23 +709,11 @@ public final class LearnedMerge {
         }
         float[] flat = new float[sums.length];
         for (int k = 0; k < flat.length; k++) flat[k] = (float) sums[k];
-        float[][] rows = normalisedRows(new HostTensor(new long[]{ex.classes(), hidden}, flat));
+        float[][] rows = new HostTensor(new long[]{ex.classes(), hidden}, flat).normalisedRows();
         for (int c = 0; c < rows.length; c++) System.arraycopy(rows[c], 0, flat, c * hidden, hidden);
         return new HostTensor(new long[]{ex.classes(), hidden}, flat);
     }
 
-    private static float[][] normalisedRows(HostTensor t) {
-        int rows = t.rows();
-        int cols = t.cols();
-        float[][] out = new float[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            double sq = 0;
-            for (int c = 0; c < cols; c++) sq += (double) t.get(r, c) * t.get(r, c);
-            float inv = (float) (1.0 / Math.max(Math.sqrt(sq), 1e-12));
-            for (int c = 0; c < cols; c++) out[r][c] = t.get(r, c) * inv;
-        }
-        return out;
-    }
 
     private static Param newParam(NDManager mgr, float[] init, Shape shape, float decay, float lrFactor) {
         NDArray value = mgr.create(init, shape);
@@ -736,7 +724,4 @@ public final class LearnedMerge {
         return new Param(value, m, v, decay, lrFactor);
     }
 
-    private static HostTensor toHost(NDArray a) {
-        return new HostTensor(a.getShape().getShape(), a.toFloatArray());
-    }
 }
