@@ -2,8 +2,6 @@ package io.lamina.evaluation.domain;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
-import io.lamina.engine.routing.AdapterRouter;
-import io.lamina.engine.routing.RoutedPrediction;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.ServiceClients;
 import org.springframework.stereotype.Service;
@@ -20,12 +18,12 @@ public class AdapterScores {
     public static final int MAX_ADAPTERS = 20;
     public static final int MAX_DATASETS = 20;
 
-    private final AdapterRouter router;
+    private final TestSplitScorer scorer;
     private final AdapterLoader adapters;
     private final ServiceClients clients;
 
-    AdapterScores(AdapterRouter router, AdapterLoader adapters, ServiceClients clients) {
-        this.router = router;
+    AdapterScores(TestSplitScorer scorer, AdapterLoader adapters, ServiceClients clients) {
+        this.scorer = scorer;
         this.adapters = adapters;
         this.clients = clients;
     }
@@ -47,10 +45,7 @@ public class AdapterScores {
             Adapter adapter = adapters.load(adapterId);
             List<Double> row = new ArrayList<>();
             for (List<LabeledText> test : tests) {
-                List<RoutedPrediction> p = router.predict(test.stream().map(LabeledText::text).toList(), List.of(adapter));
-                int correct = 0;
-                for (int i = 0; i < test.size(); i++) if (p.get(i).label().equals(test.get(i).label())) correct++;
-                row.add(test.isEmpty() ? 0.0 : (double) correct / test.size());
+                row.add(scorer.accuracy(List.of(adapter), test));
             }
             accuracy.add(row);
         }

@@ -3,7 +3,6 @@ package io.lamina.evaluation.domain;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.lamina.contracts.EvaluationTask;
 import io.lamina.contracts.Json;
-import io.lamina.contracts.LabeledText;
 import io.lamina.contracts.Messages;
 import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.EvaluateStream;
@@ -11,8 +10,6 @@ import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.metrics.ContinualMetrics;
-import io.lamina.engine.routing.AdapterRouter;
-import io.lamina.engine.routing.RoutedPrediction;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.Outbox;
 import io.lamina.support.ProcessedEvents;
@@ -31,7 +28,7 @@ import java.util.List;
  */
 @Service
 public class StreamEvaluator {
-    private final AdapterRouter router;
+    private final TestSplitScorer scorer;
     private final AdapterLoader adapters;
     private final ServiceClients clients;
     private final JdbcTemplate jdbc;
@@ -39,9 +36,9 @@ public class StreamEvaluator {
     private final Outbox outbox;
     private final ProcessedEvents processed;
 
-    StreamEvaluator(AdapterRouter router, AdapterLoader adapters, ServiceClients clients, JdbcTemplate jdbc,
+    StreamEvaluator(TestSplitScorer scorer, AdapterLoader adapters, ServiceClients clients, JdbcTemplate jdbc,
                     TransactionTemplate tx, Outbox outbox, ProcessedEvents processed) {
-        this.router = router;
+        this.scorer = scorer;
         this.adapters = adapters;
         this.clients = clients;
         this.jdbc = jdbc;
@@ -78,11 +75,7 @@ public class StreamEvaluator {
         List<Adapter> set = command.adapterIds().stream().map(adapters::load).toList();
         List<Double> accuracies = new ArrayList<>();
         for (EvaluationTask task : command.tasks()) {
-            List<LabeledText> test = clients.dataset(task.datasetId()).test();
-            List<RoutedPrediction> predictions = router.predict(test.stream().map(LabeledText::text).toList(), set);
-            int correct = 0;
-            for (int i = 0; i < test.size(); i++) if (predictions.get(i).label().equals(test.get(i).label())) correct++;
-            accuracies.add(test.isEmpty() ? 0.0 : (double) correct / test.size());
+            accuracies.add(scorer.accuracy(set, clients.dataset(task.datasetId()).test()));
         }
         int taskIndex = command.tasks().size() - 1;
         double[][] matrix = matrix(command.streamId(), taskIndex, accuracies);
