@@ -59,7 +59,8 @@ public class IngestionService {
     public record Rejected(List<String> reasons) implements Outcome {
     }
 
-    public Outcome ingest(DatasetSubmission submission, String sourceEventId) {
+    public Outcome ingest(DatasetSubmission submitted, String sourceEventId) {
+        DatasetSubmission submission = HeldOutTestSplit.ensure(submitted);
         List<String> errors = validator.validate(submission);
         if (!errors.isEmpty()) {
             // Nothing is stored, so there is nothing to commit with: published directly.
