@@ -39,8 +39,10 @@ async function showStream(id) {
         step ${p.step}/${p.totalSteps}${p.loss != null ? ' · loss ' + p.loss.toFixed(3) : ''} · ${(p.examplesPerSecond || 0).toFixed(1)} ex/s` : '';
     return `<tr><td>${esc(t.taskKey)}<br><small>${esc(t.description)}</small></td><td>${t.labels.map(esc).join(', ')}</td>
       <td class="status ${esc(t.status)}">${esc(t.status)}${t.statusReason ? '<br><small>' + esc(t.statusReason) + '</small>' : ''}</td>
-      <td>${training}</td><td><code>${esc((t.adapterId || '').slice(0, 8))}</code></td></tr>`;
-  }).join('') || '<tr><td colspan="5" class="empty">No task yet.</td></tr>';
+      <td>${training}</td><td><code>${esc((t.adapterId || '').slice(0, 8))}</code></td>
+      <td>${pct(t.compatibility && t.compatibility.negativeFlipRate)}</td><td>${pct(t.compatibility && t.compatibility.forwardTransfer)}</td>
+      <td>${t.compatibility && t.compatibility.trainableParameters != null ? t.compatibility.trainableParameters.toLocaleString() : '–'}</td></tr>`;
+  }).join('') || '<tr><td colspan="8" class="empty">No task yet.</td></tr>';
   const n = s.tasks.length;
   let html = '<tr><th></th>' + s.tasks.map((t) => `<th>${esc(t.taskKey)}</th>`).join('') + '</tr>';
   s.accuracyMatrix.forEach((row, i) => {

@@ -28,6 +28,7 @@ import org.mockito.ArgumentCaptor;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -64,8 +65,11 @@ class ContinualStreamWorkflowTest {
 
     private static StreamPolicy policy(double gate) {
         return new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
-                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate);
+                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate, null, null);
     }
+
+    /** Negative flip rate the mocked evaluation reports after each task. */
+    private double[] flipRates = new double[10];
 
     private void stubServices(double... averageAccuracies) {
         AtomicInteger evaluations = new AtomicInteger();
@@ -81,9 +85,10 @@ class ContinualStreamWorkflowTest {
         });
         when(commands.evaluate(anyString(), anyString(), anyList(), anyList())).thenAnswer(inv -> {
             List<EvaluationTask> tasks = inv.getArgument(3);
-            double average = averageAccuracies[evaluations.getAndIncrement()];
+            int n = evaluations.getAndIncrement();
+            double average = averageAccuracies[n];
             return new EvaluationCompleted("e", 1, Instant.EPOCH, inv.getArgument(0), inv.getArgument(1), "t", tasks.size() - 1,
-                    tasks.stream().map(t -> average).toList(), average, 0.0, 0.0);
+                    tasks.stream().map(t -> average).toList(), average, 0.0, 0.0, flipRates[n], 0.1, 1000L * (n + 1), Map.of());
         });
         when(commands.changeStatus(anyString(), anyString(), anyString(), anyString())).thenAnswer(inv ->
                 new AdapterStatusChanged("e", 1, Instant.EPOCH, inv.getArgument(0), "t", inv.getArgument(1), inv.getArgument(2), inv.getArgument(3)));
@@ -151,5 +156,22 @@ class ContinualStreamWorkflowTest {
         ArgumentCaptor<List<String>> adapterSets = ArgumentCaptor.captor();
         verify(commands, times(3)).evaluate(eq("s2"), anyString(), adapterSets.capture(), anyList());
         assertThat(adapterSets.getAllValues().get(2)).doesNotContain(snapshot.completed().get(1).adapterId()).hasSize(2);
+    }
+
+    @Test
+    void aCandidateThatFlipsTooManyAnswersIsRejected() throws Exception {
+        when(state.policy("s3")).thenReturn(new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
+                new TrainingSettings(1, 8, 1e-3, 1, 32), false, 0.0, null, 0.1));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        flipRates = new double[]{0.0, 0.25};
+        stubServices(0.9, 0.9);
+        ContinualStreamWorkflow stream = startStream("s3",
+                new TaskArrival("t1", "d1", "first", List.of("a")),
+                new TaskArrival("t2", "d2", "second", List.of("b")));
+
+        StreamSnapshot snapshot = awaitCompleted(stream, 2);
+        assertThat(snapshot.completed()).extracting(c -> c.promoted()).containsExactly(true, false);
+        verify(commands).changeStatus(eq("s3"), eq(snapshot.completed().get(1).adapterId()), eq("REJECTED"),
+                eq("negative flip rate 0.250 above gate 0.100"));
     }
 }

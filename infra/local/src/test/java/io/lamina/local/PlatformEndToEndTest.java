@@ -103,6 +103,17 @@ class PlatformEndToEndTest {
             double classesSeen = 3.0 * (i + 1);
             assertThat(sum / (i + 1)).as("average accuracy after task %d", i + 1).isGreaterThan(1.5 / classesSeen);
         }
+        // Compatibility and transfer after every task: the first has no previous version to flip against.
+        long previousParameters = 0;
+        for (int i = 0; i < 3; i++) {
+            JsonNode c = tasks.get(i).path("compatibility");
+            assertThat(c.path("negativeFlipRate").asDouble()).isBetween(0.0, 1.0);
+            assertThat(c.path("forwardTransfer").asDouble()).isBetween(-1.0, 1.0);
+            assertThat(c.path("trainableParameters").asLong()).as("the adapter set grows").isGreaterThan(previousParameters);
+            previousParameters = c.path("trainableParameters").asLong();
+            assertThat(c.path("perClassAccuracy").size()).isEqualTo(3 * (i + 1));
+        }
+        assertThat(tasks.get(0).path("compatibility").path("negativeFlipRate").asDouble()).isZero();
         JsonNode metrics = stream.path("metrics");
         assertThat(metrics.path("averageAccuracy").asDouble()).isGreaterThan(1.5 / 9);
 

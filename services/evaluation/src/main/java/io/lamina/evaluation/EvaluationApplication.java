@@ -14,8 +14,13 @@ import org.springframework.context.annotation.Import;
 @Import(LaminaServiceSupport.class)
 public class EvaluationApplication {
     @Bean
-    AdapterRouter adapterRouter() {
-        return new AdapterRouter(BaseModel.miniLm());
+    BaseModel baseModel() {
+        return BaseModel.miniLm();
+    }
+
+    @Bean
+    AdapterRouter adapterRouter(BaseModel base) {
+        return new AdapterRouter(base);
     }
 
     public static ConfigurableApplicationContext start(String... args) {

@@ -5,7 +5,6 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.engine.io.PeftAdapterFormat;
-import io.lamina.engine.tensor.HostTensor;
 
 /**
  * Loads registered adapters (registry entry → blob → PEFT zip → {@link Adapter}) and keeps
@@ -37,10 +36,7 @@ public class AdapterLoader {
 
     /** Bytes the adapter's tensors take in memory (float32). */
     public static long sizeBytes(Adapter a) {
-        long floats = 0;
-        for (HostTensor t : a.weights().values()) floats += t.data().length;
-        for (float[] row : a.head().prototypes()) floats += row.length;
-        return 4 * floats;
+        return 4 * a.trainableParameters();
     }
 
     /** Estimated bytes held now (for metrics and tests). */

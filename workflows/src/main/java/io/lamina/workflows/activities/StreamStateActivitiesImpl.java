@@ -31,6 +31,6 @@ public class StreamStateActivitiesImpl implements StreamStateActivities {
 
     @Override
     public void evaluated(String streamId, String taskKey, EvaluationCompleted e) {
-        store.recordEvaluation(streamId, taskKey, e.accuracyRow(), e.averageAccuracy(), e.averageForgetting(), e.backwardTransfer());
+        store.recordEvaluation(streamId, taskKey, e);
     }
 }

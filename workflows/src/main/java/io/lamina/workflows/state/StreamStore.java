@@ -3,6 +3,7 @@ package io.lamina.workflows.state;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.lamina.contracts.Json;
 import io.lamina.contracts.messages.DatasetIngested;
+import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.workflows.config.WorkflowsProperties;
 import io.lamina.workflows.stream.CompletedTask;
 import io.lamina.workflows.stream.StreamPolicy;
@@ -15,6 +16,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -37,9 +39,14 @@ public class StreamStore {
     public record Progress(Integer step, Integer totalSteps, Double loss, Double examplesPerSecond) {
     }
 
+    /** @param compatibility negative flip rate, forward transfer, trainable parameters and per-class accuracy after this task */
     public record TaskView(String taskKey, int position, String datasetId, String description, List<String> labels,
                            String status, String statusReason, String adapterId, List<Double> accuracyRow,
-                           Progress progress, Instant updatedAt) {
+                           Compatibility compatibility, Progress progress, Instant updatedAt) {
+    }
+
+    public record Compatibility(Double negativeFlipRate, Double forwardTransfer, Long trainableParameters,
+                                Map<String, Double> perClassAccuracy) {
     }
 
     public record Metrics(Double averageAccuracy, Double averageForgetting, Double backwardTransfer) {
@@ -89,14 +96,17 @@ public class StreamStore {
                 examplesPerSecond, streamId, taskKey);
     }
 
-    public void recordEvaluation(String streamId, String taskKey, List<Double> row, double averageAccuracy,
-                                 double averageForgetting, double backwardTransfer) {
+    public void recordEvaluation(String streamId, String taskKey, EvaluationCompleted e) {
         tx.executeWithoutResult(s -> {
-            jdbc.update("update stream_task set accuracy_row = ?::jsonb, updated_at = now() where stream_id = ? and task_key = ?",
-                    Json.write(row), streamId, taskKey);
+            jdbc.update("""
+                    update stream_task set accuracy_row = ?::jsonb, negative_flip_rate = ?, forward_transfer = ?,
+                                           trainable_parameters = ?, per_class_accuracy = ?::jsonb, updated_at = now()
+                    where stream_id = ? and task_key = ?""",
+                    Json.write(e.accuracyRow()), e.negativeFlipRate(), e.forwardTransfer(), e.trainableParameters(),
+                    Json.write(e.perClassAccuracy() == null ? Map.of() : e.perClassAccuracy()), streamId, taskKey);
             jdbc.update("""
                     update stream set average_accuracy = ?, average_forgetting = ?, backward_transfer = ?, updated_at = now()
-                    where stream_id = ?""", averageAccuracy, averageForgetting, backwardTransfer, streamId);
+                    where stream_id = ?""", e.averageAccuracy(), e.averageForgetting(), e.backwardTransfer(), streamId);
         });
     }
 
@@ -130,6 +140,9 @@ public class StreamStore {
                 Json.read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("status"),
                 rs.getString("status_reason"), rs.getString("adapter_id"),
                 rs.getString("accuracy_row") == null ? null : Json.read(rs.getString("accuracy_row"), new TypeReference<List<Double>>() { }),
+                new Compatibility((Double) rs.getObject("negative_flip_rate"), (Double) rs.getObject("forward_transfer"),
+                        (Long) rs.getObject("trainable_parameters"), rs.getString("per_class_accuracy") == null ? null
+                        : Json.read(rs.getString("per_class_accuracy"), new TypeReference<Map<String, Double>>() { })),
                 new Progress((Integer) rs.getObject("step"), (Integer) rs.getObject("total_steps"),
                         (Double) rs.getObject("loss"), (Double) rs.getObject("examples_per_second")),
                 rs.getObject("updated_at", Timestamp.class).toInstant()), streamId);

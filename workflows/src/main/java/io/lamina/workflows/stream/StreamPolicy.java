@@ -9,9 +9,11 @@ import io.lamina.contracts.TrainingSettings;
  *
  * @param warmStart            start each task's LoRA from the nearest registered adapter (by task description)
  * @param minAverageAccuracy   gate: a candidate whose average accuracy over seen tasks is below this is rejected
+ * @param maxForgetting        gate: … whose average forgetting is above this (default 1: no gate)
+ * @param maxNegativeFlipRate  gate: … whose negative flip rate against the promoted set is above this (default 1)
  */
 public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSettings training, boolean warmStart,
-                           double minAverageAccuracy) {
+                           double minAverageAccuracy, Double maxForgetting, Double maxNegativeFlipRate) {
     public static final String PER_TASK_ADAPTER = "per-task-adapter";
 
     public StreamPolicy {
@@ -21,6 +23,12 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
         }
         if (!(minAverageAccuracy >= 0 && minAverageAccuracy <= 1)) {
             throw new IllegalArgumentException("minAverageAccuracy must be in [0, 1], got " + minAverageAccuracy);
+        }
+        if (maxForgetting == null) maxForgetting = 1.0;
+        if (maxNegativeFlipRate == null) maxNegativeFlipRate = 1.0;
+        if (!(maxForgetting >= 0 && maxForgetting <= 1)) throw new IllegalArgumentException("maxForgetting must be in [0, 1], got " + maxForgetting);
+        if (!(maxNegativeFlipRate >= 0 && maxNegativeFlipRate <= 1)) {
+            throw new IllegalArgumentException("maxNegativeFlipRate must be in [0, 1], got " + maxNegativeFlipRate);
         }
     }
 }

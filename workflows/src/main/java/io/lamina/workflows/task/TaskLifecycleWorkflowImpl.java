@@ -92,10 +92,20 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         EvaluationCompleted evaluation = commands.evaluate(streamId, taskKey, candidateSet, seen);
         state.evaluated(streamId, taskKey, evaluation);
 
-        boolean promote = evaluation.averageAccuracy() >= policy.minAverageAccuracy();
+        List<String> failed = new ArrayList<>();
+        if (evaluation.averageAccuracy() < policy.minAverageAccuracy()) {
+            failed.add(String.format("average accuracy %.3f below gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy()));
+        }
+        if (evaluation.averageForgetting() > policy.maxForgetting()) {
+            failed.add(String.format("average forgetting %.3f above gate %.3f", evaluation.averageForgetting(), policy.maxForgetting()));
+        }
+        if (evaluation.negativeFlipRate() > policy.maxNegativeFlipRate()) {
+            failed.add(String.format("negative flip rate %.3f above gate %.3f", evaluation.negativeFlipRate(), policy.maxNegativeFlipRate()));
+        }
+        boolean promote = failed.isEmpty();
         String reason = promote
                 ? String.format("average accuracy %.3f >= gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy())
-                : String.format("average accuracy %.3f below gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy());
+                : String.join("; ", failed);
         String status = promote ? "PROMOTED" : "REJECTED";
         commands.changeStatus(streamId, registered.adapterId(), status, reason);
         state.status(streamId, taskKey, status, registered.adapterId(), reason);

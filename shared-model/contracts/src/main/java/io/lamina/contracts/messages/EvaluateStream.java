@@ -8,6 +8,8 @@ import java.util.List;
 /**
  * Score the adapter set {@code adapterIds} (task-agnostic routing among them) on the test split
  * of every task seen so far; {@code tasks} are in stream order and the last one is the new task.
+ * The last adapter id is the candidate; the ones before it are the currently promoted set, which
+ * the negative flip rate compares against.
  */
 public record EvaluateStream(String eventId, int schemaVersion, Instant occurredAt, String streamId,
                              String taskKey, String taskToken, List<String> adapterIds,

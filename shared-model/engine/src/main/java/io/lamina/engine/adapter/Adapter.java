@@ -22,6 +22,14 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         weights = new TreeMap<>(weights);
     }
 
+    /** Trainable parameters: the adapter's weights and its head's prototypes. */
+    public long trainableParameters() {
+        long n = 0;
+        for (HostTensor t : weights.values()) n += t.data().length;
+        for (float[] row : head.prototypes()) n += row.length;
+        return n;
+    }
+
     public static Adapter lora(LoraSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.LORA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance);
