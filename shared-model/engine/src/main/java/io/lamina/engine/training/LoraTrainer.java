@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
@@ -19,6 +17,7 @@ import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
+import io.lamina.engine.training.AdamW.Param;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,9 +65,6 @@ public final class LoraTrainer {
     /** Key of the head's raw (un-normalised) prototypes in checkpoints. */
     static final String HEAD_KEY = "head.prototypes";
     private static final String CHECKPOINT_FORMAT = "lamina-lora-checkpoint/1";
-    private static final float BETA1 = 0.9f;
-    private static final float BETA2 = 0.999f;
-    private static final float ADAM_EPS = 1e-8f;
     /** Batches per length-sorted group (HF "group by length"): padding stays near each batch's own length. */
     private static final int LENGTH_GROUP_BATCHES = 16;
     private static final Object STEP_LOCK = new Object();
@@ -81,8 +77,6 @@ public final class LoraTrainer {
     }
 
     /** One trainable tensor with its AdamW moments (all on the model's device). */
-    private record Param(String key, NDArray value, NDArray m, NDArray v, boolean decay) {
-    }
 
     /** Runs (or resumes) the training job and returns the trained adapter. */
     public Adapter train(TrainingRequest r) {
@@ -136,8 +130,8 @@ public final class LoraTrainer {
             for (int l = 0; l < layers; l++) {
                 for (int t = 0; t < spec.targetModules().size(); t++) {
                     String module = spec.targetModules().get(t);
-                    Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, true);
-                    Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, true);
+                    Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, ts.weightDecay());
+                    Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, ts.weightDecay());
                     params.add(pa);
                     params.add(pb);
                     a[l][t] = pa.value();
@@ -145,7 +139,7 @@ public final class LoraTrainer {
                 }
             }
             LoraArrays lora = new LoraArrays(spec, a, b);
-            Param head = newParam(mgr, HEAD_KEY, start, false);
+            Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             log.info("training LoRA r={} on {} examples, {} classes: {} steps on {}", spec.rank(), n, classes, totalSteps, base.device());
 
@@ -234,31 +228,7 @@ public final class LoraTrainer {
             boolean grad = Autograd.disable();
             try {
                 float lossValue = loss.getFloat();
-                NDArray[] grads = new NDArray[params.size()];
-                NDArray squares = null;
-                for (int i = 0; i < grads.length; i++) {
-                    grads[i] = params.get(i).value().getGradient();
-                    NDArray sq = grads[i].square().sum();
-                    squares = squares == null ? sq : squares.add(sq);
-                }
-                float clip = 1f;
-                if (ts.maxGradNorm() > 0) {
-                    float norm = (float) Math.sqrt(squares.getFloat());
-                    if (norm > ts.maxGradNorm()) clip = ts.maxGradNorm() / (norm + 1e-6f);
-                }
-                int t = step + 1;
-                float bias1 = 1f - (float) Math.pow(BETA1, t);
-                float bias2 = 1f - (float) Math.pow(BETA2, t);
-                for (int i = 0; i < grads.length; i++) {
-                    Param p = params.get(i);
-                    NDArray g = clip == 1f ? grads[i] : grads[i].mul(clip);
-                    p.m().muli(BETA1).addi(g.mul(1f - BETA1));
-                    p.v().muli(BETA2).addi(g.square().muli(1f - BETA2));
-                    if (p.decay() && ts.weightDecay() > 0) p.value().muli(1f - lr * ts.weightDecay());
-                    NDArray denominator = p.v().div(bias2).sqrt().addi(ADAM_EPS);
-                    p.value().subi(p.m().div(denominator).muli(lr / bias1));
-                    zeroGradient(p.value(), grads[i]);
-                }
+                AdamW.update(params, step, lr, ts.maxGradNorm());
                 return lossValue;
             } finally {
                 Autograd.restore(grad);
@@ -284,13 +254,6 @@ public final class LoraTrainer {
         return logits.logSoftmax(1).mul(targets).sum().div(Autograd.constant(mgr, -labels.length));
     }
 
-    private static void zeroGradient(NDArray param, NDArray grad) {
-        if (param instanceof PtNDArray pt) {
-            JniUtils.zeroGrad(pt);
-        } else {
-            grad.subi(grad);
-        }
-    }
 
     /** Linear warm-up to {@code peak} over {@code warmup} steps (first step already > 0), then cosine decay. */
     static float learningRate(int step, int total, int warmup, float peak) {
@@ -401,7 +364,7 @@ public final class LoraTrainer {
 
 
     /** A parameter from {@code start[key]}, with AdamW moments from {@code start["adamw.m."+key]} etc. or zeros. */
-    private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, boolean decay) {
+    private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, float decay) {
         HostTensor init = start.get(key);
         if (init == null) throw new IllegalStateException("no initial value for " + key);
         Shape shape = new Shape(init.shape());
@@ -410,7 +373,7 @@ public final class LoraTrainer {
         NDArray v = moment(mgr, start.get("adamw.v." + key), shape);
         NDScope.unregister(value, m, v); // run-lived, even if the caller has a scope open
         value.setRequiresGradient(true);
-        return new Param(key, value, m, v, decay);
+        return new Param(key, value, m, v, decay, 1f);
     }
 
     private static NDArray moment(NDManager mgr, HostTensor saved, Shape shape) {

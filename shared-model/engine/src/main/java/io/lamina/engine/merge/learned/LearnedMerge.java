@@ -9,8 +9,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
@@ -22,6 +20,8 @@ import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
+import io.lamina.engine.training.AdamW;
+import io.lamina.engine.training.AdamW.Param;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.TrainingSpec;
@@ -104,9 +104,6 @@ public final class LearnedMerge {
     static final int MAX_BATCH = 32;
     /** MHR-μ fine-tuning: warm-up share (its config: 6%), no weight decay on the warm-started factors. */
     static final float MHR_WARMUP = 0.06f;
-    private static final float BETA1 = 0.9f;
-    private static final float BETA2 = 0.999f;
-    private static final float ADAM_EPS = 1e-8f;
     private static final Logger log = LoggerFactory.getLogger(LearnedMerge.class);
 
     private final BaseModel base;
@@ -186,8 +183,6 @@ public final class LearnedMerge {
     }
 
     /** A trainable tensor with its AdamW moments. */
-    private record Param(NDArray value, NDArray m, NDArray v, float decay, float lrFactor) {
-    }
 
     /**
      * Learns a merge of {@code sources} on {@code examples}.
@@ -376,39 +371,10 @@ public final class LearnedMerge {
             boolean grad = Autograd.disable();
             try {
                 float value = loss.getFloat();
-                adamW(params, step, lr);
+                AdamW.update(params, step, lr, MAX_GRAD_NORM);
                 return value;
             } finally {
                 Autograd.restore(grad);
-            }
-        }
-    }
-
-    private static void adamW(List<Param> params, int step, float lr) {
-        NDArray[] grads = new NDArray[params.size()];
-        double squares = 0;
-        for (int i = 0; i < grads.length; i++) {
-            grads[i] = params.get(i).value().getGradient();
-            squares += grads[i].square().sum().getFloat();
-        }
-        double norm = Math.sqrt(squares);
-        float clip = norm > MAX_GRAD_NORM ? (float) (MAX_GRAD_NORM / (norm + 1e-6)) : 1f;
-        int t = step + 1;
-        float bias1 = 1f - (float) Math.pow(BETA1, t);
-        float bias2 = 1f - (float) Math.pow(BETA2, t);
-        for (int i = 0; i < grads.length; i++) {
-            Param p = params.get(i);
-            NDArray g = clip == 1f ? grads[i] : grads[i].mul(clip);
-            p.m().muli(BETA1).addi(g.mul(1f - BETA1));
-            p.v().muli(BETA2).addi(g.square().muli(1f - BETA2));
-            float rate = lr * p.lrFactor();
-            if (p.decay() > 0) p.value().muli(1f - rate * p.decay());
-            NDArray denominator = p.v().div(bias2).sqrt().addi(ADAM_EPS);
-            p.value().subi(p.m().div(denominator).muli(rate / bias1));
-            if (p.value() instanceof PtNDArray pt) {
-                JniUtils.zeroGrad(pt);
-            } else {
-                grads[i].subi(grads[i]);
             }
         }
     }
@@ -721,7 +687,7 @@ public final class LearnedMerge {
         NDArray v = mgr.zeros(shape);
         NDScope.unregister(value, m, v);
         value.setRequiresGradient(true);
-        return new Param(value, m, v, decay, lrFactor);
+        return new Param(null, value, m, v, decay, lrFactor);
     }
 
 }
