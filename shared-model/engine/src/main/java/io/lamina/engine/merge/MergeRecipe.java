@@ -129,37 +129,28 @@ public record MergeRecipe(String method, String convention, List<Double> weights
         return Collections.unmodifiableMap(out);
     }
 
+    /** A number given as a JSON number or a numeric string; {@code error} + the value otherwise. */
+    private static double number(Object v, String error) {
+        if (v instanceof Number n) return n.doubleValue();
+        if (v instanceof String s) {
+            try {
+                return Double.parseDouble(s.trim());
+            } catch (NumberFormatException ex) {
+                throw new IllegalArgumentException(error + "'" + s + "'");
+            }
+        }
+        throw new IllegalArgumentException(error + v);
+    }
+
     private static Object value(String name, Object v) {
         switch (name) {
             case MergeMethods.DENSITY, MergeMethods.SVD_CLAMP, MergeMethods.GAMMA, MergeMethods.EPSILON, MergeMethods.LAMBDA -> {
-                double x;
-                if (v instanceof Number n) {
-                    x = n.doubleValue();
-                } else if (v instanceof String s) {
-                    try {
-                        x = Double.parseDouble(s.trim());
-                    } catch (NumberFormatException ex) {
-                        throw new IllegalArgumentException("parameter " + name + " must be a number, got '" + s + "'");
-                    }
-                } else {
-                    throw new IllegalArgumentException("parameter " + name + " must be a number, got " + v);
-                }
+                double x = number(v, "parameter " + name + " must be a number, got ");
                 if (Double.isNaN(x)) throw new IllegalArgumentException("parameter " + name + " must be a number, got NaN");
                 return x;
             }
             case MergeMethods.SVD_RANK -> {
-                double x;
-                if (v instanceof Number n) {
-                    x = n.doubleValue();
-                } else if (v instanceof String s) {
-                    try {
-                        x = Double.parseDouble(s.trim());
-                    } catch (NumberFormatException ex) {
-                        throw new IllegalArgumentException("svd_rank must be an integer, got '" + s + "'");
-                    }
-                } else {
-                    throw new IllegalArgumentException("svd_rank must be an integer, got " + v);
-                }
+                double x = number(v, "svd_rank must be an integer, got ");
                 if (x != Math.rint(x) || Math.abs(x) > Integer.MAX_VALUE) throw new IllegalArgumentException("svd_rank must be an integer, got " + v);
                 return (int) x;
             }
