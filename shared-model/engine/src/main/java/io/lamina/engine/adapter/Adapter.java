@@ -1,6 +1,7 @@
 package io.lamina.engine.adapter;
 
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
 
@@ -15,23 +16,50 @@ import java.util.TreeMap;
  *
  * @param baseModelId      e.g. {@code sentence-transformers/all-MiniLM-L6-v2}
  * @param baseFingerprint  sha256 of the base weights; adapters only load onto that base
+ * @param descriptor       the representation descriptor of the data it was trained on, or {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
-                      String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+                      String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor) {
+    /**
+     * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
+     * its own (SEMA's "no expansion" case); its weights are not new parameters.
+     */
+    public static final String SHARES_WEIGHTS_OF = "shares-weights-of";
+
     public Adapter {
         weights = new TreeMap<>(weights);
     }
 
-    /** Trainable parameters: the adapter's weights and its head's prototypes. */
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, null);
+    }
+
+    /** Trainable parameters: the adapter's own weights and its head's prototypes. */
     public long trainableParameters() {
         long n = 0;
-        for (HostTensor t : weights.values()) n += t.data().length;
+        boolean shared = provenance != null && provenance.details().containsKey(SHARES_WEIGHTS_OF);
+        if (!shared) {
+            for (HostTensor t : weights.values()) n += t.data().length;
+        }
         for (float[] row : head.prototypes()) n += row.length;
         return n;
     }
 
+    public Adapter withHead(PrototypeHead newHead) {
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor);
+    }
+
+    public Adapter withDescriptor(TaskDescriptor d) {
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d);
+    }
+
+    public Adapter withProvenance(AdapterProvenance p) {
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor);
+    }
+
     public static Adapter lora(LoraSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.LORA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance);
+        return new Adapter(AdapterKind.LORA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null);
     }
 }

@@ -1,5 +1,6 @@
 package io.lamina.engine.head;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -8,14 +9,54 @@ import java.util.List;
  * with the adapter. Class-incremental streams add classes by adding rows, never by retraining
  * old ones, and the bounded cosine scores are comparable across adapters, which the router uses.
  *
- * @param prototypes [labels.size()][hidden] row-major, L2-normalised rows
+ * @param prototypes     [labels.size()][hidden] row-major, L2-normalised rows
+ * @param basePrototypes the same classes' normalised mean embeddings under the frozen base model (no
+ *                       adapter), or {@code null}; the router uses them to retrieve the right adapter
+ *                       for an input without a task id (MOS), since they do not depend on any adapter
  */
-public record PrototypeHead(List<String> labels, float[][] prototypes, float scale) {
+public record PrototypeHead(List<String> labels, float[][] prototypes, float scale, float[][] basePrototypes) {
     public PrototypeHead {
         if (labels.isEmpty()) throw new IllegalArgumentException("a head needs at least one label");
         if (prototypes.length != labels.size()) throw new IllegalArgumentException("head has " + labels.size() + " labels but " + prototypes.length + " prototypes");
+        if (basePrototypes != null && basePrototypes.length != labels.size()) {
+            throw new IllegalArgumentException("head has " + labels.size() + " labels but " + basePrototypes.length + " base prototypes");
+        }
         labels = List.copyOf(labels);
     }
 
+    public PrototypeHead(List<String> labels, float[][] prototypes, float scale) {
+        this(labels, prototypes, scale, null);
+    }
+
     public int hidden() { return prototypes[0].length; }
+
+    public PrototypeHead withBasePrototypes(float[][] base) {
+        return new PrototypeHead(labels, prototypes, scale, base);
+    }
+
+    /**
+     * A class-incremental head: {@code older}'s rows, then {@code newer}'s. A label both have keeps
+     * {@code newer}'s row (it was computed under the current adapter). Base prototypes survive only
+     * when both heads have them.
+     */
+    public static PrototypeHead grow(PrototypeHead older, PrototypeHead newer) {
+        if (older.hidden() != newer.hidden()) throw new IllegalArgumentException("heads of width " + older.hidden() + " and " + newer.hidden() + " cannot be joined");
+        boolean base = older.basePrototypes != null && newer.basePrototypes != null;
+        List<String> labels = new ArrayList<>();
+        List<float[]> rows = new ArrayList<>();
+        List<float[]> baseRows = new ArrayList<>();
+        for (int c = 0; c < older.labels.size(); c++) {
+            if (newer.labels.contains(older.labels.get(c))) continue;
+            labels.add(older.labels.get(c));
+            rows.add(older.prototypes[c]);
+            if (base) baseRows.add(older.basePrototypes[c]);
+        }
+        for (int c = 0; c < newer.labels.size(); c++) {
+            labels.add(newer.labels.get(c));
+            rows.add(newer.prototypes[c]);
+            if (base) baseRows.add(newer.basePrototypes[c]);
+        }
+        return new PrototypeHead(labels, rows.toArray(new float[0][]), newer.scale,
+                base ? baseRows.toArray(new float[0][]) : null);
+    }
 }

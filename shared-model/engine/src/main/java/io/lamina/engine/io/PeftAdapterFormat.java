@@ -16,6 +16,7 @@ import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
 
@@ -51,7 +52,10 @@ import java.util.zip.ZipOutputStream;
  *   <li>{@code adapter_config.json}: PEFT's {@code LoraConfig} fields, so {@code PeftModel.from_pretrained} can load it;</li>
  *   <li>{@code adapter_model.safetensors}: exactly the LoRA factors under PEFT key names
  *       ({@link LoraSpec#peftKey}), A as [r, hidden] and B as [hidden, r];</li>
- *   <li>{@code lamina_head.safetensors}: tensor {@code prototypes} [classes, dim];</li>
+ *   <li>{@code lamina_head.safetensors}: tensor {@code prototypes} [classes, dim]; optionally
+ *       {@code base_prototypes} [classes, dim] (class means under the base model, for retrieval) and the
+ *       task descriptor {@code descriptor.mean} [dim], {@code descriptor.components} [k, dim],
+ *       {@code descriptor.loss} [2] (mean and std of its reconstruction losses);</li>
  *   <li>{@code lamina_adapter.json}: what PEFT has no place for: labels, head scale, kind, base model id and
  *       fingerprint, layer count and hidden size, provenance.</li>
  * </ul>
@@ -69,6 +73,12 @@ public final class PeftAdapterFormat {
     public static final List<String> FILE_NAMES = List.of(CONFIG, WEIGHTS, HEAD, LAMINA);
 
     public static final String PROTOTYPES_TENSOR = "prototypes";
+    public static final String BASE_PROTOTYPES_TENSOR = "base_prototypes";
+    public static final String DESCRIPTOR_MEAN = "descriptor.mean";
+    public static final String DESCRIPTOR_COMPONENTS = "descriptor.components";
+    public static final String DESCRIPTOR_LOSS = "descriptor.loss";
+    private static final java.util.Set<String> HEAD_TENSORS = java.util.Set.of(PROTOTYPES_TENSOR, BASE_PROTOTYPES_TENSOR,
+            DESCRIPTOR_MEAN, DESCRIPTOR_COMPONENTS, DESCRIPTOR_LOSS);
     public static final int FORMAT_VERSION = 1;
 
     /** Largest single file accepted when unzipping or reading a directory. */
@@ -122,9 +132,48 @@ public final class PeftAdapterFormat {
         SortedMap<String, byte[]> files = new TreeMap<>();
         files.put(CONFIG, json(configJson(adapter)));
         files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
-        files.put(HEAD, Safetensors.write(Map.of(PROTOTYPES_TENSOR, new HostTensor(new long[]{protos.length, dim}, flat)), Map.of("format", "pt")));
+        files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
         return files;
+    }
+
+    /** The head file's tensors: the prototypes, and the base prototypes and descriptor when the adapter has them. */
+    private static Map<String, HostTensor> headTensors(Adapter adapter, float[] prototypes, int dim) {
+        Map<String, HostTensor> t = new TreeMap<>();
+        int classes = adapter.head().labels().size();
+        t.put(PROTOTYPES_TENSOR, new HostTensor(new long[]{classes, dim}, prototypes));
+        if (adapter.head().basePrototypes() != null) t.put(BASE_PROTOTYPES_TENSOR, matrix(adapter.head().basePrototypes(), dim, "base prototype"));
+        TaskDescriptor d = adapter.descriptor();
+        if (d != null) {
+            t.put(DESCRIPTOR_MEAN, new HostTensor(new long[]{d.mean().length}, d.mean().clone()));
+            t.put(DESCRIPTOR_COMPONENTS, matrix(d.components(), d.mean().length, "descriptor component"));
+            t.put(DESCRIPTOR_LOSS, new HostTensor(new long[]{2}, new float[]{d.lossMean(), d.lossStd()}));
+        }
+        return t;
+    }
+
+    private static HostTensor matrix(float[][] rows, int dim, String what) {
+        float[] flat = new float[rows.length * dim];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] == null || rows[i].length != dim) throw new IllegalArgumentException(what + " row " + i + " must have " + dim + " values");
+            System.arraycopy(rows[i], 0, flat, i * dim, dim);
+        }
+        return new HostTensor(new long[]{rows.length, dim}, flat);
+    }
+
+    private static float[][] rows(HostTensor t, String name, long expectedRows, int dim) {
+        if (t.shape().length != 2 || t.shape()[1] != dim || (expectedRows >= 0 && t.shape()[0] != expectedRows)) {
+            throw new IllegalArgumentException(HEAD + ": '" + name + "' has shape " + Arrays.toString(t.shape()) + ", expected ["
+                    + (expectedRows >= 0 ? expectedRows : "k") + ", " + dim + "]");
+        }
+        float[][] out = new float[(int) t.shape()[0]][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Arrays.copyOfRange(t.data(), i * dim, (i + 1) * dim);
+            for (float v : out[i]) {
+                if (!Float.isFinite(v)) throw new IllegalArgumentException(HEAD + ": '" + name + "' holds a non-finite value");
+            }
+        }
+        return out;
     }
 
     /** The adapter directory as a deterministic zip (stored entries, fixed order and times). */
@@ -319,7 +368,9 @@ public final class PeftAdapterFormat {
         Map<String, HostTensor> headTensors = readSafetensors(HEAD, files.get(HEAD)).tensors();
         HostTensor protos = headTensors.get(PROTOTYPES_TENSOR);
         if (protos == null) throw new IllegalArgumentException(HEAD + ": missing tensor '" + PROTOTYPES_TENSOR + "'");
-        if (headTensors.size() != 1) throw new IllegalArgumentException(HEAD + ": expected only tensor '" + PROTOTYPES_TENSOR + "', found " + headTensors.keySet());
+        for (String k : headTensors.keySet()) {
+            if (!HEAD_TENSORS.contains(k)) throw new IllegalArgumentException(HEAD + ": unexpected tensor '" + k + "' (allowed: " + HEAD_TENSORS + ")");
+        }
         if (protos.shape().length != 2 || protos.shape()[1] < 1) {
             throw new IllegalArgumentException(HEAD + ": '" + PROTOTYPES_TENSOR + "' must be [classes, dim] with dim >= 1, got " + Arrays.toString(protos.shape()));
         }
@@ -330,8 +381,22 @@ public final class PeftAdapterFormat {
         float[][] rows = new float[labels.size()][];
         for (int i = 0; i < rows.length; i++) rows[i] = Arrays.copyOfRange(protos.data(), i * dim, (i + 1) * dim);
 
-        return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details));
+        float[][] baseRows = headTensors.containsKey(BASE_PROTOTYPES_TENSOR)
+                ? rows(headTensors.get(BASE_PROTOTYPES_TENSOR), BASE_PROTOTYPES_TENSOR, labels.size(), dim) : null;
+        TaskDescriptor descriptor = null;
+        boolean anyDescriptor = headTensors.containsKey(DESCRIPTOR_MEAN) || headTensors.containsKey(DESCRIPTOR_COMPONENTS) || headTensors.containsKey(DESCRIPTOR_LOSS);
+        if (anyDescriptor) {
+            HostTensor mean = headTensors.get(DESCRIPTOR_MEAN), comps = headTensors.get(DESCRIPTOR_COMPONENTS), loss = headTensors.get(DESCRIPTOR_LOSS);
+            if (mean == null || comps == null || loss == null) {
+                throw new IllegalArgumentException(HEAD + ": a descriptor needs all of " + DESCRIPTOR_MEAN + ", " + DESCRIPTOR_COMPONENTS + ", " + DESCRIPTOR_LOSS);
+            }
+            if (!Arrays.equals(mean.shape(), new long[]{dim}) || !Arrays.equals(loss.shape(), new long[]{2})) {
+                throw new IllegalArgumentException(HEAD + ": descriptor mean must be [" + dim + "] and loss [2]");
+            }
+            descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
+        }
+        return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor);
     }
 
     /**

@@ -140,6 +140,8 @@ final class MergeInputs {
         Adapter first = adapters.get(0);
         List<String> labels = new ArrayList<>();
         List<float[]> protos = new ArrayList<>();
+        List<float[]> baseProtos = new ArrayList<>();
+        boolean base = adapters.stream().allMatch(a -> a.head().basePrototypes() != null);
         int dim = first.head().hidden();
         for (int i = 0; i < adapters.size(); i++) {
             PrototypeHead h = adapters.get(i).head();
@@ -151,10 +153,12 @@ final class MergeInputs {
                 } else {
                     labels.add(label);
                     protos.add(h.prototypes()[c].clone());
+                    if (base) baseProtos.add(h.basePrototypes()[c].clone());
                 }
             }
         }
-        return new PrototypeHead(labels, protos.toArray(new float[0][]), first.head().scale());
+        return new PrototypeHead(labels, protos.toArray(new float[0][]), first.head().scale(),
+                base ? baseProtos.toArray(new float[0][]) : null);
     }
 
     private static Set<String> siteKeys(Adapter a, int index) {

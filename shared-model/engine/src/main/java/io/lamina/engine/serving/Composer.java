@@ -44,7 +44,7 @@ public final class Composer {
          */
         STACK,
         /**
-         * Per input, the one adapter chosen by the most-confident-head rule of {@link AdapterRouter}; every
+         * Per input, the one adapter chosen by {@link AdapterRouter} (retrieval or most-confident head); every
          * candidate runs on the whole batch in the same mixed forward (the batch replicated once per adapter).
          */
         ROUTED
@@ -178,11 +178,10 @@ public final class Composer {
             int n = r.texts().size();
             firstRow[q] = rows.size();
             if (c.mode() == Mode.ROUTED) {
-                for (Adapter a : c.adapters()) {
-                    LoraBlend one = LoraBlend.of(a);
+                for (LoraBlend slot : AdapterRouter.slots(c.adapters())) {
                     for (int i = 0; i < n; i++) {
                         rows.add(ids.get(at + i));
-                        blends.add(one);
+                        blends.add(slot);
                     }
                 }
             } else {
@@ -203,11 +202,7 @@ public final class Composer {
             int n = r.texts().size();
             List<Prediction> answers = new ArrayList<>(n);
             if (c.mode() == Mode.ROUTED) {
-                List<float[][]> perAdapter = new ArrayList<>(c.adapters().size());
-                for (int k = 0; k < c.adapters().size(); k++) {
-                    perAdapter.add(Arrays.copyOfRange(emb, firstRow[q] + k * n, firstRow[q] + (k + 1) * n));
-                }
-                for (RoutedPrediction p : AdapterRouter.mostConfident(perAdapter, c.adapters())) {
+                for (RoutedPrediction p : AdapterRouter.route(emb, firstRow[q], n, c.adapters())) {
                     answers.add(new Prediction(p.label(), p.score(), List.of(p.adapterIndex()), p.adapterIndex()));
                 }
             } else {

@@ -11,6 +11,7 @@ import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
@@ -103,6 +104,9 @@ public final class LoraTrainer {
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
         Map<String, HostTensor> initial = initialLora(r);
         String signature = signature(r, initial);
+        // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
+        float[][] baseEmbeddings = base.embedTokens(ids, null, null);
+        float[][] basePrototypes = classMeans(baseEmbeddings, y, classes, ts.seed()).normalisedRows();
 
         try (NDManager mgr = base.manager().newSubManager()) {
             mgr.setName("lora-trainer");
@@ -120,7 +124,9 @@ public final class LoraTrainer {
                 log.info("resuming LoRA training from checkpoint at step {}/{}", startStep, totalSteps);
             } else {
                 start.putAll(initial);
-                start.put(HEAD_KEY, classMeans(ids, y, classes, spec, initial, ts.seed()));
+                // Fresh factors have B = 0, so the initial adapter embeds exactly as the base model does.
+                float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings : base.embedTokens(ids, spec, initial);
+                start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
             }
 
             // Parameters and moments: one NDArray each, updated in place for the whole run.
@@ -141,6 +147,7 @@ public final class LoraTrainer {
             LoraArrays lora = new LoraArrays(spec, a, b);
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
+            List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
             log.info("training LoRA r={} on {} examples, {} classes: {} steps on {}", spec.rank(), n, classes, totalSteps, base.device());
 
             int cachedEpoch = -1;
@@ -162,7 +169,7 @@ public final class LoraTrainer {
                 float loss;
                 synchronized (STEP_LOCK) {
                     synchronized (Autograd.STEP_LOCK) {
-                        loss = step(mgr, ids, y, classes, batch, lora, head, params, step, lr, ts);
+                        loss = step(mgr, ids, y, classes, batch, lora, head, params, anchors, step, lr, ts);
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -181,7 +188,8 @@ public final class LoraTrainer {
             for (Param p : params) {
                 if (p != head) weights.put(p.key(), HostTensor.of(p.value()));
             }
-            PrototypeHead trainedHead = new PrototypeHead(r.labels(), HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE);
+            PrototypeHead trainedHead = new PrototypeHead(r.labels(), HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE,
+                    basePrototypes);
             Map<String, String> details = new LinkedHashMap<>(r.provenanceDetails());
             details.put("seed", Long.toString(ts.seed()));
             details.put("steps", Integer.toString(totalSteps));
@@ -192,8 +200,10 @@ public final class LoraTrainer {
             details.put("device", base.device());
             // A retried job that resumed says from where: its result equals an uninterrupted run's.
             if (startStep > 0) details.put("resumed-at-step", Integer.toString(startStep));
+            if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             Adapter adapter = Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(),
                     new AdapterProvenance(AdapterProvenance.TRAINED, details));
+            if (n >= 2) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
             log.info("LoRA training done: {} steps, final epoch loss {}", totalSteps, lastEpochMeanLoss);
             return adapter;
@@ -209,7 +219,7 @@ public final class LoraTrainer {
      * moments must go into checkpoints, and DJL's optimizers keep them private.
      */
     private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, LoraArrays lora, Param head,
-                       List<Param> params, int step, float lr, TrainingSpec ts) {
+                       List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts) {
         List<long[]> batchIds = new ArrayList<>(batch.length);
         int[] labels = new int[batch.length];
         for (int i = 0; i < batch.length; i++) {
@@ -229,6 +239,7 @@ public final class LoraTrainer {
             try {
                 float lossValue = loss.getFloat();
                 AdamW.update(params, step, lr, ts.maxGradNorm());
+                for (AnchorPull pull : anchors) pull.value().muli(pull.keep()).addi(pull.target()); // θ ← (1 − m)·θ + m·anchor
                 return lossValue;
             } finally {
                 Autograd.restore(grad);
@@ -340,10 +351,9 @@ public final class LoraTrainer {
         return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
     }
 
-    /** Normalised class means of the train embeddings under {@code lora}; a seeded random unit vector for a class without examples. */
-    private HostTensor classMeans(List<long[]> ids, int[] y, int classes, LoraSpec spec, Map<String, HostTensor> lora, long seed) {
-        int hidden = base.hiddenSize();
-        float[][] emb = base.embedTokens(ids, spec, lora);
+    /** Class means of the embeddings (rows not normalised); a seeded random vector for a class without examples. */
+    private static HostTensor classMeans(float[][] emb, int[] y, int classes, long seed) {
+        int hidden = emb[0].length;
         float[] sums = new float[classes * hidden];
         int[] counts = new int[classes];
         for (int i = 0; i < emb.length; i++) {
@@ -356,12 +366,38 @@ public final class LoraTrainer {
                 for (int j = 0; j < hidden; j++) sums[c * hidden + j] = (float) random.nextGaussian();
             }
         }
-        float[][] normalised = new HostTensor(new long[]{classes, hidden}, sums).normalisedRows();
-        float[] flat = new float[classes * hidden];
-        for (int c = 0; c < classes; c++) System.arraycopy(normalised[c], 0, flat, c * hidden, hidden);
-        return new HostTensor(new long[]{classes, hidden}, flat);
+        return new HostTensor(new long[]{classes, hidden}, sums);
     }
 
+    private static HostTensor normalisedFlat(HostTensor t) {
+        float[][] rows = t.normalisedRows();
+        int hidden = (int) t.shape()[1];
+        float[] flat = new float[rows.length * hidden];
+        for (int c = 0; c < rows.length; c++) System.arraycopy(rows[c], 0, flat, c * hidden, hidden);
+        return new HostTensor(t.shape(), flat);
+    }
+
+    /** One anchored factor: {@code value ← keep·value + target}, with {@code keep = 1 − m} and {@code target = m·anchor} (run-lived). */
+    private record AnchorPull(NDArray value, NDArray target, float keep) {
+    }
+
+    private static List<AnchorPull> anchors(NDManager mgr, ParameterAnchor anchor, List<Param> params, Param head) {
+        List<AnchorPull> out = new ArrayList<>();
+        if (anchor == null || anchor.momentum() == 0f) return out;
+        for (Param p : params) {
+            HostTensor a = p == head ? null : anchor.weights().get(p.key());
+            if (a == null) continue;
+            if (!Arrays.equals(a.shape(), p.value().getShape().getShape())) {
+                throw new IllegalArgumentException("anchor '" + p.key() + "' has shape " + Arrays.toString(a.shape()) + ", the trained factor " + p.value().getShape());
+            }
+            float[] scaled = a.data().clone();
+            for (int i = 0; i < scaled.length; i++) scaled[i] *= anchor.momentum();
+            NDArray target = mgr.create(scaled, p.value().getShape());
+            NDScope.unregister(target);
+            out.add(new AnchorPull(p.value(), target, 1f - anchor.momentum()));
+        }
+        return out;
+    }
 
     /** A parameter from {@code start[key]}, with AdamW moments from {@code start["adamw.m."+key]} etc. or zeros. */
     private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, float decay) {
@@ -433,6 +469,15 @@ public final class LoraTrainer {
             for (LabeledText t : r.train()) {
                 update(d, t.text());
                 update(d, t.label());
+            }
+            if (r.anchorOrNull() != null) {
+                update(d, "anchor " + r.anchorOrNull().momentum());
+                for (Map.Entry<String, HostTensor> e : r.anchorOrNull().weights().entrySet()) {
+                    update(d, e.getKey());
+                    ByteBuffer buf = ByteBuffer.allocate(4 * e.getValue().data().length);
+                    buf.asFloatBuffer().put(e.getValue().data());
+                    d.update(buf);
+                }
             }
             for (Map.Entry<String, HostTensor> e : initial.entrySet()) {
                 update(d, e.getKey());

@@ -18,10 +18,17 @@ import java.util.Set;
  * @param listener           called after every step ({@code null} for none)
  * @param checkpointsOrNull  where to save/resume checkpoints ({@code null} for none)
  * @param provenanceDetails  extra provenance details copied into the adapter (e.g. dataset-sha256)
+ * @param anchorOrNull       MOS adapter merging toward earlier tasks' adapters ({@code null} for none)
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                              Map<String, String> provenanceDetails) {
+                              Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull) {
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
+    }
+
     public TrainingRequest {
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");

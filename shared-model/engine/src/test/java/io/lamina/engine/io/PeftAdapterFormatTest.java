@@ -60,6 +60,28 @@ class PeftAdapterFormatTest {
     }
 
     @Test
+    void roundTripsBasePrototypesAndTheTaskDescriptor() {
+        Adapter plain = adapter();
+        float[][] base = {new float[8], new float[8], new float[8]};
+        base[1][3] = 1f;
+        float[][] points = new float[10][8];
+        for (int i = 0; i < points.length; i++) points[i][i % 8] = i;
+        Adapter a = plain.withHead(plain.head().withBasePrototypes(base))
+                .withDescriptor(io.lamina.engine.continual.TaskDescriptor.fit(points, 3));
+        Adapter back = PeftAdapterFormat.fromZip(PeftAdapterFormat.toZip(a));
+        assertSameAdapter(back, a);
+        assertThat(back.head().basePrototypes()).isDeepEqualTo(base);
+        assertThat(back.descriptor().mean()).isEqualTo(a.descriptor().mean());
+        assertThat(back.descriptor().components()).isDeepEqualTo(a.descriptor().components());
+        assertThat(back.descriptor().lossMean()).isEqualTo(a.descriptor().lossMean());
+        assertThat(back.descriptor().lossStd()).isEqualTo(a.descriptor().lossStd());
+        // an adapter without them reads back without them
+        Adapter none = PeftAdapterFormat.fromZip(PeftAdapterFormat.toZip(plain));
+        assertThat(none.head().basePrototypes()).isNull();
+        assertThat(none.descriptor()).isNull();
+    }
+
+    @Test
     void roundTripsThroughFilesZipAndDirectory(@TempDir Path dir) throws IOException {
         Adapter a = adapter();
         assertSameAdapter(PeftAdapterFormat.fromFiles(PeftAdapterFormat.toFiles(a)), a);

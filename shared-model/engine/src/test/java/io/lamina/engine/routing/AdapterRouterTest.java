@@ -37,5 +37,32 @@ class AdapterRouterTest {
         List<RoutedPrediction> swapped = new AdapterRouter(base).predict(texts, List.of(cooking, sports));
         assertThat(swapped).extracting(RoutedPrediction::adapterIndex).containsExactly(1, 1, 0, 0);
         for (int i = 0; i < texts.size(); i++) assertThat(swapped.get(i).score()).isEqualTo(p.get(i).score());
+        assertThat(AdapterRouter.retrieves(List.of(sports, cooking))).isTrue();
+
+        // without base prototypes the most-confident rule answers, and still routes these right
+        List<Adapter> plain = List.of(sports.withHead(new io.lamina.engine.head.PrototypeHead(sports.head().labels(), sports.head().prototypes(), 16f)),
+                cooking.withHead(new io.lamina.engine.head.PrototypeHead(cooking.head().labels(), cooking.head().prototypes(), 16f)));
+        assertThat(AdapterRouter.retrieves(plain)).isFalse();
+        assertThat(new AdapterRouter(base).predict(texts, plain)).extracting(RoutedPrediction::adapterIndex).containsExactly(0, 0, 1, 1);
+    }
+
+    private static Adapter headOnly(List<String> labels, float[][] protos, float[][] baseProtos) {
+        return io.lamina.engine.io.AdapterFixtures.randomAdapter(1, LoraSpec.defaults(), 1, 2, labels, "f")
+                .withHead(new io.lamina.engine.head.PrototypeHead(labels, protos, 16f, baseProtos));
+    }
+
+    @Test
+    void retrievalLetsTheBaseModelsViewOverruleAnOverconfidentAdapter() {
+        // adapter 1 is (wrongly) a little more confident under its own embedding; the base view says task 0
+        Adapter a = headOnly(List.of("a0", "a1"), new float[][]{{1, 0}, {0, 1}}, new float[][]{{1, 0}, {0, 1}});
+        Adapter b = headOnly(List.of("b0", "b1"), new float[][]{{1, 0}, {0, 1}}, new float[][]{{-1, 0}, {0, -1}});
+        float[][] underA = {{0.9f, 0.436f}};
+        float[][] underB = {{0.95f, 0.312f}};
+        float[][] base = {{1f, 0f}};
+        assertThat(AdapterRouter.mostConfident(List.of(underA, underB), List.of(a, b)).get(0).adapterIndex()).isEqualTo(1);
+        RoutedPrediction r = AdapterRouter.retrieve(List.of(underA, underB), base, List.of(a, b)).get(0);
+        assertThat(r.adapterIndex()).isZero();
+        assertThat(r.label()).isEqualTo("a0");
+        assertThat(r.score()).isCloseTo(0.9f, org.assertj.core.data.Offset.offset(1e-6f));
     }
 }

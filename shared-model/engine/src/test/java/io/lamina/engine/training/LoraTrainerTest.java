@@ -246,6 +246,41 @@ class LoraTrainerTest {
         for (int i = 0; i < a0.data().length; i++) assertThat(a0.data()[i]).isCloseTo(warm.data()[i], within(2e-3f));
     }
 
+    @Test
+    void anchorMomentumOnePinsTheFactorsToTheAnchorAndZeroIsANoOp() {
+        LoraSpec spec = LoraSpec.defaults();
+        Map<String, HostTensor> anchor = LoraInit.initialWeights(spec, BASE.layers(), BASE.hiddenSize(), 99);
+        List<LabeledText> data = TinyTasks.things();
+        TrainingSpec training = tiny(1, 4, 3e-3f, 0);
+        Adapter pinned = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, spec, training, null, null, null, Map.of(),
+                new ParameterAnchor(anchor, 1f)));
+        assertThat(pinned.weights()).isEqualTo(new java.util.TreeMap<>(anchor));
+        assertThat(pinned.provenance().details()).containsEntry("anchor-momentum", "1.0");
+        Adapter free = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, spec, training, null, null, null, Map.of()));
+        Adapter zero = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, spec, training, null, null, null, Map.of(),
+                new ParameterAnchor(anchor, 0f)));
+        assertThat(zero.weights()).isEqualTo(free.weights());
+    }
+
+    @Test
+    void trainedAdapterCarriesBaseClassMeansAndItsTaskDescriptor() {
+        List<LabeledText> data = TinyTasks.things();
+        Adapter a = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, LoraSpec.defaults(), tiny(1, 4, 3e-3f, 0), null, null, null, Map.of()));
+        float[][] base = BASE.embed(texts(data), null, 32);
+        for (int c = 0; c < THINGS.size(); c++) {
+            float[] mean = new float[BASE.hiddenSize()];
+            for (int i = 0; i < data.size(); i++) {
+                if (!data.get(i).label().equals(THINGS.get(c))) continue;
+                for (int j = 0; j < mean.length; j++) mean[j] += base[i][j];
+            }
+            float[] expected = new HostTensor(new long[]{1, mean.length}, mean).normalisedRows()[0];
+            for (int j = 0; j < mean.length; j++) assertThat(a.head().basePrototypes()[c][j]).isCloseTo(expected[j], within(1e-5f));
+        }
+        assertThat(a.descriptor()).isNotNull();
+        // its own texts are in distribution
+        assertThat(a.descriptor().zScore(java.util.Arrays.asList(base))).isLessThan(2.0);
+    }
+
     static final class MemoryStore implements CheckpointStore {
         byte[] saved;
 
