@@ -35,12 +35,20 @@ public final class SupersenseStream {
     private SupersenseStream() {
     }
 
+    /** A stream over the noun supersenses. */
     public static List<TaskData> build(int tasks, int classesPerTask, int trainPerClass, int testPerClass, long seed) {
-        List<String> all = WordNetSupersenses.supersenses();
+        return build(WordNetSupersenses.PartOfSpeech.NOUN, tasks, classesPerTask, trainPerClass, testPerClass, seed);
+    }
+
+    public static List<TaskData> build(WordNetSupersenses.PartOfSpeech pos, int tasks, int classesPerTask, int trainPerClass,
+                                       int testPerClass, long seed) {
+        List<String> all = WordNetSupersenses.supersenses(pos);
+        java.util.SortedMap<String, List<String>> glosses = WordNetSupersenses.glossesBySupersense(pos);
+        String kind = pos.name().toLowerCase(java.util.Locale.ROOT);
         if (tasks < 1) throw new IllegalArgumentException("tasks must be at least 1, got " + tasks);
         if (classesPerTask < 1) throw new IllegalArgumentException("classesPerTask must be at least 1, got " + classesPerTask);
         if ((long) tasks * classesPerTask > all.size()) {
-            throw new IllegalArgumentException("tasks * classesPerTask = " + ((long) tasks * classesPerTask) + " exceeds the " + all.size() + " WordNet noun supersenses");
+            throw new IllegalArgumentException("tasks * classesPerTask = " + ((long) tasks * classesPerTask) + " exceeds the " + all.size() + " WordNet " + kind + " supersenses");
         }
         if (trainPerClass < 1) throw new IllegalArgumentException("trainPerClass must be at least 1, got " + trainPerClass);
         if (testPerClass < 1) throw new IllegalArgumentException("testPerClass must be at least 1, got " + testPerClass);
@@ -50,7 +58,7 @@ public final class SupersenseStream {
         int perClass = trainPerClass + testPerClass;
         List<String> used = order.subList(0, tasks * classesPerTask);
         for (String label : used) {
-            int available = WordNetSupersenses.glossesBySupersense().get(label).size();
+            int available = glosses.get(label).size();
             if (available < 2) throw new IllegalArgumentException("supersense " + label + " has only " + available + " distinct glosses");
         }
 
@@ -60,7 +68,7 @@ public final class SupersenseStream {
             List<LabeledText> train = new ArrayList<>();
             List<LabeledText> test = new ArrayList<>();
             for (String label : labels) {
-                List<String> texts = new ArrayList<>(WordNetSupersenses.glossesBySupersense().get(label));
+                List<String> texts = new ArrayList<>(glosses.get(label));
                 // The sizes are caps: a small class (noun.motive has 42 glosses) keeps the train:test ratio.
                 int take = Math.min(perClass, texts.size());
                 int testCount = take == perClass ? testPerClass : Math.max(1, Math.round((float) take * testPerClass / perClass));
@@ -73,8 +81,8 @@ public final class SupersenseStream {
             shuffle(train, taskRnd);
             shuffle(test, taskRnd);
             String names = labels.stream().map(WordNetSupersenses::shortName).collect(Collectors.joining(", "));
-            out.add(new TaskData("task-" + (t + 1), "WordNet supersenses " + (t + 1) + ": " + names,
-                    "Classify WordNet noun glosses by supersense: " + names + ".", labels, train, test));
+            out.add(new TaskData("task-" + (t + 1), "WordNet " + (pos == WordNetSupersenses.PartOfSpeech.NOUN ? "" : kind + " ") + "supersenses " + (t + 1) + ": " + names,
+                    "Classify WordNet " + kind + " glosses by supersense: " + names + ".", labels, train, test));
         }
         return List.copyOf(out);
     }

