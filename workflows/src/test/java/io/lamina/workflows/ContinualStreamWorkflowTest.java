@@ -64,8 +64,12 @@ class ContinualStreamWorkflowTest {
     }
 
     private static StreamPolicy policy(double gate) {
-        return new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
-                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate, null, null);
+        return policy(null, gate, null);
+    }
+
+    private static StreamPolicy policy(String strategy, double gate, Double maxFlipRate) {
+        return new StreamPolicy(strategy, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
+                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate, null, maxFlipRate, null, null, null, null);
     }
 
     /** Negative flip rate the mocked evaluation reports after each task. */
@@ -76,14 +80,14 @@ class ContinualStreamWorkflowTest {
         when(commands.train(any())).thenAnswer(inv -> {
             ServiceCommandActivities.TrainRequest r = inv.getArgument(0);
             return new TrainingCompleted("e", 1, Instant.EPOCH, r.streamId(), r.taskKey(), "job", "t", "sha256/aa/" + "a".repeat(64),
-                    "a".repeat(64), 10, "LORA", 8, 3, 0.5, 1.0, "cpu()", "sha256:base");
+                    "a".repeat(64) + r.taskKey(), 10, "LORA", 8, 3, 0.5, 1.0, "cpu()", "sha256:base", null);
         });
         when(commands.register(any())).thenAnswer(inv -> {
             ServiceCommandActivities.RegisterRequest r = inv.getArgument(0);
             return new AdapterRegistered("e", 1, Instant.EPOCH, r.streamId(), r.taskKey(), "t", r.adapterId(), 1, r.description(),
                     r.blobKey(), r.sha256(), "sha256:base");
         });
-        when(commands.evaluate(anyString(), anyString(), anyList(), anyList())).thenAnswer(inv -> {
+        when(commands.evaluate(anyString(), anyString(), anyList(), anyList(), anyList())).thenAnswer(inv -> {
             List<EvaluationTask> tasks = inv.getArgument(3);
             int n = evaluations.getAndIncrement();
             double average = averageAccuracies[n];
@@ -129,7 +133,7 @@ class ContinualStreamWorkflowTest {
 
         ArgumentCaptor<List<String>> adapterSets = ArgumentCaptor.captor();
         ArgumentCaptor<List<EvaluationTask>> taskSets = ArgumentCaptor.captor();
-        verify(commands, times(2)).evaluate(eq("s1"), anyString(), adapterSets.capture(), taskSets.capture());
+        verify(commands, times(2)).evaluate(eq("s1"), anyString(), adapterSets.capture(), taskSets.capture(), anyList());
         assertThat(taskSets.getAllValues().get(0)).extracting(EvaluationTask::taskKey).containsExactly("t1");
         assertThat(taskSets.getAllValues().get(1)).extracting(EvaluationTask::taskKey).containsExactly("t1", "t2");
         assertThat(adapterSets.getAllValues().get(1)).hasSize(2).contains(snapshot.completed().get(0).adapterId());
@@ -154,14 +158,13 @@ class ContinualStreamWorkflowTest {
                 eq("average accuracy 0.200 below gate 0.500"));
         // The rejected adapter is not part of the set evaluated after task 3.
         ArgumentCaptor<List<String>> adapterSets = ArgumentCaptor.captor();
-        verify(commands, times(3)).evaluate(eq("s2"), anyString(), adapterSets.capture(), anyList());
+        verify(commands, times(3)).evaluate(eq("s2"), anyString(), adapterSets.capture(), anyList(), anyList());
         assertThat(adapterSets.getAllValues().get(2)).doesNotContain(snapshot.completed().get(1).adapterId()).hasSize(2);
     }
 
     @Test
     void aCandidateThatFlipsTooManyAnswersIsRejected() throws Exception {
-        when(state.policy("s3")).thenReturn(new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
-                new TrainingSettings(1, 8, 1e-3, 1, 32), false, 0.0, null, 0.1));
+        when(state.policy("s3")).thenReturn(policy(null, 0.0, 0.1));
         when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
         flipRates = new double[]{0.0, 0.25};
         stubServices(0.9, 0.9);
@@ -173,5 +176,101 @@ class ContinualStreamWorkflowTest {
         assertThat(snapshot.completed()).extracting(c -> c.promoted()).containsExactly(true, false);
         verify(commands).changeStatus(eq("s3"), eq(snapshot.completed().get(1).adapterId()), eq("REJECTED"),
                 eq("negative flip rate 0.250 above gate 0.100"));
+    }
+
+    private List<ServiceCommandActivities.TrainRequest> trainRequests(int n) {
+        ArgumentCaptor<ServiceCommandActivities.TrainRequest> requests = ArgumentCaptor.captor();
+        verify(commands, times(n)).train(requests.capture());
+        return requests.getAllValues();
+    }
+
+    private List<List<String>> evaluatedSets(String streamId, int n, ArgumentCaptor<List<String>> serving) {
+        ArgumentCaptor<List<String>> sets = ArgumentCaptor.captor();
+        verify(commands, times(n)).evaluate(eq(streamId), anyString(), sets.capture(), anyList(), serving.capture());
+        return sets.getAllValues();
+    }
+
+    @Test
+    void sequentialContinuesFromTheServingAdapterAndSupersedesIt() throws Exception {
+        when(state.policy("seq")).thenReturn(policy("sequential", 0.0, null));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9, 0.8);
+        StreamSnapshot snapshot = awaitCompleted(startStream("seq",
+                new TaskArrival("t1", "d1", "first", List.of("a")), new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        String first = snapshot.completed().get(0).adapterId(), second = snapshot.completed().get(1).adapterId();
+        List<ServiceCommandActivities.TrainRequest> trained = trainRequests(2);
+        assertThat(trained.get(0).continual().continueFromAdapterId()).isNull();
+        assertThat(trained.get(1).continual().continueFromAdapterId()).isEqualTo(first);
+        ArgumentCaptor<List<String>> serving = ArgumentCaptor.captor();
+        List<List<String>> sets = evaluatedSets("seq", 2, serving);
+        assertThat(sets.get(1)).containsExactly(second);         // one adapter serves, its head covers both tasks
+        assertThat(serving.getAllValues().get(1)).containsExactly(first);
+        verify(commands).changeStatus("seq", first, "RETIRED", "superseded by " + second);
+    }
+
+    @Test
+    void jointTrainsOnEveryEarlierDatasetAndPerTaskRetrievalAnchorsToEarlierAdapters() throws Exception {
+        when(state.policy("joint")).thenReturn(policy("joint", 0.0, null));
+        when(state.policy("mos")).thenReturn(policy("per-task-retrieval", 0.0, null));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9, 0.8, 0.9, 0.8);
+        awaitCompleted(startStream("joint", new TaskArrival("t1", "d1", "first", List.of("a")),
+                new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        StreamSnapshot mos = awaitCompleted(startStream("mos", new TaskArrival("t1", "d1", "first", List.of("a")),
+                new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        List<ServiceCommandActivities.TrainRequest> trained = trainRequests(4);
+        ServiceCommandActivities.TrainRequest joint2 = trained.stream().filter(r -> r.streamId().equals("joint") && r.taskKey().equals("t2")).findFirst().orElseThrow();
+        assertThat(joint2.continual().extraDatasetIds()).containsExactly("d1");
+        ServiceCommandActivities.TrainRequest mos2 = trained.stream().filter(r -> r.streamId().equals("mos") && r.taskKey().equals("t2")).findFirst().orElseThrow();
+        assertThat(mos2.continual().anchorAdapterIds()).containsExactly(mos.completed().get(0).adapterId());
+        assertThat(mos2.continual().anchorMomentum()).isEqualTo(0.1);
+    }
+
+    @Test
+    void mergeAfterTaskGatesTheMergeOfEveryTasksAdapter() throws Exception {
+        when(state.policy("merge")).thenReturn(policy("merge-after-task", 0.0, null));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9, 0.8);
+        ArgumentCaptor<io.lamina.contracts.MergeRequest> merges = ArgumentCaptor.captor();
+        when(commands.merge(eq("merge"), merges.capture())).thenReturn(new io.lamina.contracts.messages.AdaptersMerged(
+                "e", 1, Instant.EPOCH, "merge", "t", "m1", "merged-1", "sha256/bb", "b".repeat(64)));
+        StreamSnapshot snapshot = awaitCompleted(startStream("merge",
+                new TaskArrival("t1", "d1", "first", List.of("a")), new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        String first = snapshot.completed().get(0).adapterId(), second = snapshot.completed().get(1).adapterId();
+        assertThat(merges.getValue().method()).isEqualTo("ties");
+        assertThat(merges.getValue().params()).containsEntry("density", 0.5);
+        assertThat(merges.getValue().adapters()).extracting(io.lamina.contracts.MergeRequest.WeightedAdapter::id).containsExactly(first, second);
+        ArgumentCaptor<List<String>> serving = ArgumentCaptor.captor();
+        assertThat(evaluatedSets("merge", 2, serving).get(1)).containsExactly("merged-1");
+        assertThat(snapshot.completed().get(1).servedAdapterId()).isEqualTo("merged-1");
+        verify(commands).changeStatus("merge", second, "RETIRED", "merged into merged-1");
+        verify(commands).changeStatus("merge", first, "RETIRED", "superseded by merged-1");
+        verify(state).served("merge", "t2", "merged-1");
+    }
+
+    @Test
+    void aPausedStreamQueuesArrivalsUntilResumed() throws Exception {
+        when(state.policy("p")).thenReturn(policy(0.0));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9);
+        ContinualStreamWorkflow stream = startStream("p");
+        stream.pause();
+        stream.taskArrived(new TaskArrival("t1", "d1", "first", List.of("a")));
+        Thread.sleep(300);
+        assertThat(stream.state().paused()).isTrue();
+        assertThat(stream.state().pending()).hasSize(1);
+        assertThat(stream.state().completed()).isEmpty();
+        stream.resume();
+        assertThat(awaitCompleted(stream, 1).paused()).isFalse();
+    }
+
+    @Test
+    void policiesNameTheirStrategiesAndRefuseUnknownOnes() {
+        assertThat(policy(null, 0, null).strategy()).isEqualTo("per-task-retrieval");
+        assertThat(policy("per-task-adapter", 0, null).strategy()).isEqualTo("per-task-retrieval");
+        assertThat(policy("SEMA", 0, null).strategy()).isEqualTo("sema");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> policy("mora", 0, null)).hasMessageContaining("not built yet");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> policy("magic", 0, null))
+                .hasMessageContaining("available: sequential, per-task-retrieval, merge-after-task, sema, hypernetwork-warm-start, joint");
     }
 }

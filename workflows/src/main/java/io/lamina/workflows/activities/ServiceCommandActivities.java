@@ -1,6 +1,7 @@
 package io.lamina.workflows.activities;
 
 import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.ContinualTraining;
 import io.lamina.contracts.EvaluationTask;
 import io.lamina.contracts.LineageEdge;
 import io.lamina.contracts.TrainingSettings;
@@ -24,7 +25,8 @@ import java.util.Map;
 @ActivityInterface
 public interface ServiceCommandActivities {
     record TrainRequest(String streamId, String taskKey, String datasetId, String description, AdapterSettings adapter,
-                        TrainingSettings training, String warmStartAdapterId, String warmStartBlobKey) {
+                        TrainingSettings training, String warmStartAdapterId, String warmStartBlobKey,
+                        ContinualTraining continual) {
     }
 
     record RegisterRequest(String streamId, String taskKey, String adapterId, String blobKey, String sha256,
@@ -37,8 +39,12 @@ public interface ServiceCommandActivities {
     /** Registers the trained adapter (registry). */
     AdapterRegistered register(RegisterRequest request);
 
-    /** Scores the adapter set on every seen task's test split (evaluation). */
-    EvaluationCompleted evaluate(String streamId, String taskKey, List<String> adapterIds, List<EvaluationTask> tasks);
+    /**
+     * Scores the adapter set on every seen task's test split (evaluation); the negative flip rate is
+     * measured against {@code servingIds}, the set serving the stream now.
+     */
+    EvaluationCompleted evaluate(String streamId, String taskKey, List<String> adapterIds, List<EvaluationTask> tasks,
+                                 List<String> servingIds);
 
     /** Promotes or rejects a candidate (registry). */
     AdapterStatusChanged changeStatus(String streamId, String adapterId, String status, String reason);

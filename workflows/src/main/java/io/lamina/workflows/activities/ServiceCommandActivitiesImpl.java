@@ -28,7 +28,7 @@ public class ServiceCommandActivitiesImpl implements ServiceCommandActivities {
         String jobId = ctx.getInfo().getWorkflowId() + "/train";
         send(ctx, Topics.TRAINING_COMMANDS, new TrainAdapter(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
                 r.streamId(), r.taskKey(), jobId, token(ctx), r.datasetId(), r.description(), r.adapter(), r.training(),
-                r.warmStartAdapterId(), r.warmStartBlobKey()));
+                r.warmStartAdapterId(), r.warmStartBlobKey(), r.continual()));
         return null;
     }
 
@@ -41,10 +41,11 @@ public class ServiceCommandActivitiesImpl implements ServiceCommandActivities {
     }
 
     @Override
-    public EvaluationCompleted evaluate(String streamId, String taskKey, List<String> adapterIds, List<EvaluationTask> tasks) {
+    public EvaluationCompleted evaluate(String streamId, String taskKey, List<String> adapterIds, List<EvaluationTask> tasks,
+                                        List<String> servingIds) {
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         send(ctx, Topics.EVALUATION_COMMANDS, new EvaluateStream(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
-                streamId, taskKey, token(ctx), adapterIds, tasks));
+                streamId, taskKey, token(ctx), adapterIds, tasks, servingIds));
         return null;
     }
 

@@ -23,4 +23,7 @@ public interface StreamStateActivities {
 
     /** Records the accuracy-matrix row and the metrics after a task. */
     void evaluated(String streamId, String taskKey, EvaluationCompleted evaluation);
+
+    /** Records the adapter that serves the stream for this task when it is not the task's own (a merge). */
+    void served(String streamId, String taskKey, String servedAdapterId);
 }

@@ -33,4 +33,9 @@ public class StreamStateActivitiesImpl implements StreamStateActivities {
     public void evaluated(String streamId, String taskKey, EvaluationCompleted e) {
         store.recordEvaluation(streamId, taskKey, e);
     }
+
+    @Override
+    public void served(String streamId, String taskKey, String servedAdapterId) {
+        store.recordServed(streamId, taskKey, servedAdapterId);
+    }
 }

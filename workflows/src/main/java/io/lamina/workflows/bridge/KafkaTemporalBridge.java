@@ -67,9 +67,24 @@ public class KafkaTemporalBridge {
                 .setTaskQueue(TaskQueues.STREAMS)
                 .build());
         BatchRequest request = client.newSignalWithStartRequest();
-        request.add(stream::run, new StreamRun(streamId, completed, List.of()));
+        request.add(stream::run, new StreamRun(streamId, completed, List.of(), streams.isPaused(streamId)));
         request.add(stream::taskArrived, arrival);
         client.signalWithStart(request);
+    }
+
+    /**
+     * Pauses or resumes a stream: the flag is stored (a stream started later starts paused) and the
+     * running workflow, if any, is signalled.
+     */
+    public void setPaused(String streamId, boolean paused) {
+        streams.setPaused(streamId, paused);
+        ContinualStreamWorkflow stream = client.newWorkflowStub(ContinualStreamWorkflow.class, TaskQueues.streamWorkflowId(streamId));
+        try {
+            if (paused) stream.pause();
+            else stream.resume();
+        } catch (io.temporal.client.WorkflowNotFoundException e) {
+            log.debug("stream {} has no running workflow; the {} flag applies when it starts", streamId, paused ? "paused" : "resumed");
+        }
     }
 
     private void heartbeat(String token, Object details) {

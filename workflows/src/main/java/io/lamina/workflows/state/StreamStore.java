@@ -41,7 +41,7 @@ public class StreamStore {
 
     /** @param compatibility negative flip rate, forward transfer, trainable parameters and per-class accuracy after this task */
     public record TaskView(String taskKey, int position, String datasetId, String description, List<String> labels,
-                           String status, String statusReason, String adapterId, List<Double> accuracyRow,
+                           String status, String statusReason, String adapterId, String servedAdapterId, List<Double> accuracyRow,
                            Compatibility compatibility, Progress progress, Instant updatedAt) {
     }
 
@@ -52,7 +52,7 @@ public class StreamStore {
     public record Metrics(Double averageAccuracy, Double averageForgetting, Double backwardTransfer) {
     }
 
-    public record StreamView(String streamId, StreamPolicy policy, List<TaskView> tasks, List<List<Double>> accuracyMatrix,
+    public record StreamView(String streamId, StreamPolicy policy, boolean paused, List<TaskView> tasks, List<List<Double>> accuracyMatrix,
                              Metrics metrics, Instant updatedAt) {
     }
 
@@ -77,6 +77,16 @@ public class StreamStore {
                 .stream().findFirst().orElse(defaultPolicy);
     }
 
+    public StreamPolicy defaultPolicy() {
+        return defaultPolicy;
+    }
+
+    /** Creates a stream with its policy; {@code false} when it exists already (nothing changes). */
+    public boolean create(String streamId, StreamPolicy policy) {
+        return jdbc.update("insert into stream(stream_id, policy) values (?, ?::jsonb) on conflict do nothing",
+                streamId, Json.write(policy)) == 1;
+    }
+
     public void setPolicy(String streamId, StreamPolicy policy) {
         jdbc.update("""
                 insert into stream(stream_id, policy) values (?, ?::jsonb)
@@ -94,6 +104,21 @@ public class StreamStore {
                 update stream_task set step = ?, total_steps = ?, loss = ?, examples_per_second = ?, updated_at = now()
                 where stream_id = ? and task_key = ?""", step, totalSteps, Double.isFinite(loss) ? loss : null,
                 examplesPerSecond, streamId, taskKey);
+    }
+
+    public boolean isPaused(String streamId) {
+        return jdbc.query("select paused from stream where stream_id = ?", (rs, n) -> rs.getBoolean(1), streamId)
+                .stream().findFirst().orElse(false);
+    }
+
+    public void setPaused(String streamId, boolean paused) {
+        int updated = jdbc.update("update stream set paused = ?, updated_at = now() where stream_id = ?", paused, streamId);
+        if (updated == 0) throw new java.util.NoSuchElementException("no stream " + streamId);
+    }
+
+    public void recordServed(String streamId, String taskKey, String servedAdapterId) {
+        jdbc.update("update stream_task set served_adapter_id = ?, updated_at = now() where stream_id = ? and task_key = ?",
+                servedAdapterId, streamId, taskKey);
     }
 
     public void recordEvaluation(String streamId, String taskKey, EvaluationCompleted e) {
@@ -119,7 +144,7 @@ public class StreamStore {
                 new Metrics(nullable(rs.getDouble("average_accuracy"), rs.wasNull()),
                         nullable(rs.getDouble("average_forgetting"), rs.wasNull()),
                         nullable(rs.getDouble("backward_transfer"), rs.wasNull())),
-                rs.getObject("updated_at", Timestamp.class).toInstant()}, streamId);
+                rs.getObject("updated_at", Timestamp.class).toInstant(), rs.getBoolean("paused")}, streamId);
         if (header.isEmpty()) return Optional.empty();
         List<TaskView> tasks = tasks(streamId);
         int n = tasks.size();
@@ -130,7 +155,7 @@ public class StreamStore {
             while (row.size() < n) row.add(null);
             matrix.add(row);
         }
-        return Optional.of(new StreamView(streamId, policy(streamId), tasks, matrix, (Metrics) header.get(0)[0],
+        return Optional.of(new StreamView(streamId, policy(streamId), (Boolean) header.get(0)[2], tasks, matrix, (Metrics) header.get(0)[0],
                 (Instant) header.get(0)[1]));
     }
 
@@ -138,7 +163,7 @@ public class StreamStore {
         return jdbc.query("select * from stream_task where stream_id = ? order by position", (rs, i) -> new TaskView(
                 rs.getString("task_key"), rs.getInt("position"), rs.getString("dataset_id"), rs.getString("description"),
                 Json.read(rs.getString("labels"), new TypeReference<List<String>>() { }), rs.getString("status"),
-                rs.getString("status_reason"), rs.getString("adapter_id"),
+                rs.getString("status_reason"), rs.getString("adapter_id"), rs.getString("served_adapter_id"),
                 rs.getString("accuracy_row") == null ? null : Json.read(rs.getString("accuracy_row"), new TypeReference<List<Double>>() { }),
                 new Compatibility((Double) rs.getObject("negative_flip_rate"), (Double) rs.getObject("forward_transfer"),
                         (Long) rs.getObject("trainable_parameters"), rs.getString("per_class_accuracy") == null ? null
@@ -151,7 +176,7 @@ public class StreamStore {
     /** The tasks of a stream that are done and have an adapter, in stream order. */
     public List<CompletedTask> completed(String streamId) {
         return tasks(streamId).stream().filter(t -> FINAL.contains(t.status()) && t.adapterId() != null)
-                .map(t -> new CompletedTask(t.taskKey(), t.datasetId(), t.adapterId(), t.status().equals("PROMOTED")))
+                .map(t -> new CompletedTask(t.taskKey(), t.datasetId(), t.adapterId(), t.status().equals("PROMOTED"), t.servedAdapterId()))
                 .toList();
     }
 

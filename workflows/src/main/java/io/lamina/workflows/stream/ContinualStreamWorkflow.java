@@ -20,6 +20,13 @@ public interface ContinualStreamWorkflow {
     @SignalMethod
     void taskArrived(TaskArrival arrival);
 
+    /** No new task starts until {@link #resume()}; the running one finishes. Arrivals stay queued. */
+    @SignalMethod
+    void pause();
+
+    @SignalMethod
+    void resume();
+
     @QueryMethod
     StreamSnapshot state();
 }

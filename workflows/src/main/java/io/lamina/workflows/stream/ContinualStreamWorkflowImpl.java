@@ -19,17 +19,21 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
     private String currentTask;
     private final List<CompletedTask> completed = new ArrayList<>();
     private final List<TaskArrival> pending = new ArrayList<>();
+    private boolean paused;
+    /** A pause/resume signal can arrive before run() starts; it wins over the run's initial state. */
+    private Boolean pausedBySignal;
 
     @Override
     public void run(StreamRun run) {
         streamId = run.streamId();
+        paused = pausedBySignal != null ? pausedBySignal : run.paused();
         completed.addAll(run.completed());
         // Signals can be handled before this method starts: drop those already completed.
         pending.removeIf(p -> completed.stream().anyMatch(c -> c.taskKey().equals(p.taskKey())));
         for (TaskArrival a : run.pending()) taskArrived(a);
         int ran = 0;
         while (true) {
-            Workflow.await(() -> !pending.isEmpty());
+            Workflow.await(() -> !pending.isEmpty() && !paused);
             TaskArrival next = pending.remove(0);
             currentTask = next.taskKey();
             TaskLifecycleWorkflow task = Workflow.newChildWorkflowStub(TaskLifecycleWorkflow.class,
@@ -39,10 +43,10 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
                             .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
                             .build());
             TaskOutcome outcome = task.run(new TaskInput(streamId, next, List.copyOf(completed)));
-            completed.add(new CompletedTask(next.taskKey(), next.datasetId(), outcome.adapterId(), outcome.promoted()));
+            completed.add(new CompletedTask(next.taskKey(), next.datasetId(), outcome.adapterId(), outcome.promoted(), outcome.servedAdapterId()));
             currentTask = null;
             if (++ran >= TASKS_PER_RUN && pending.isEmpty()) {
-                Workflow.continueAsNew(new StreamRun(streamId, List.copyOf(completed), List.copyOf(pending)));
+                Workflow.continueAsNew(new StreamRun(streamId, List.copyOf(completed), List.copyOf(pending), paused));
             }
         }
     }
@@ -56,7 +60,19 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
     }
 
     @Override
+    public void pause() {
+        paused = true;
+        pausedBySignal = true;
+    }
+
+    @Override
+    public void resume() {
+        paused = false;
+        pausedBySignal = false;
+    }
+
+    @Override
     public StreamSnapshot state() {
-        return new StreamSnapshot(streamId, currentTask, List.copyOf(completed), List.copyOf(pending));
+        return new StreamSnapshot(streamId, currentTask, List.copyOf(completed), List.copyOf(pending), paused);
     }
 }

@@ -4,31 +4,54 @@ import io.lamina.contracts.AdapterSettings;
 import io.lamina.contracts.TrainingSettings;
 
 /**
- * How a stream learns (its strategy's settings) and when a candidate may be promoted.
- * This version has one strategy: a new LoRA per task, routed at inference without a task id.
+ * How a stream learns (its {@link Strategy} and settings) and when a candidate may be promoted.
  *
- * @param warmStart            start each task's LoRA from the nearest registered adapter (by task description)
+ * @param strategy             a {@link Strategy} id; {@code per-task-retrieval} when absent
+ * @param warmStart            start each task's LoRA from the nearest registered adapter (by task description);
+ *                             always on for {@code hypernetwork-warm-start}
  * @param minAverageAccuracy   gate: a candidate whose average accuracy over seen tasks is below this is rejected
  * @param maxForgetting        gate: … whose average forgetting is above this (default 1: no gate)
  * @param maxNegativeFlipRate  gate: … whose negative flip rate against the promoted set is above this (default 1)
+ * @param anchorMomentum       {@code per-task-retrieval}: MOS merging momentum toward earlier adapters (default 0.1)
+ * @param expansionThreshold   {@code sema}: z-score above which a task gets a new adapter (default 2)
+ * @param mergeMethod          {@code merge-after-task}: the composition service's merge method (default {@code ties})
+ * @param mergeParams          its parameters (default {@code {"density": 0.5}}, which TIES and DARE need)
  */
 public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSettings training, boolean warmStart,
-                           double minAverageAccuracy, Double maxForgetting, Double maxNegativeFlipRate) {
-    public static final String PER_TASK_ADAPTER = "per-task-adapter";
+                           double minAverageAccuracy, Double maxForgetting, Double maxNegativeFlipRate,
+                           Double anchorMomentum, Double expansionThreshold, String mergeMethod,
+                           java.util.Map<String, Object> mergeParams) {
+    public static final double DEFAULT_ANCHOR_MOMENTUM = 0.1;
+    public static final double DEFAULT_EXPANSION_THRESHOLD = 2.0;
+    public static final String DEFAULT_MERGE_METHOD = "ties";
 
     public StreamPolicy {
-        if (strategy == null) strategy = PER_TASK_ADAPTER;
-        if (!strategy.equals(PER_TASK_ADAPTER)) {
-            throw new IllegalArgumentException("strategy '" + strategy + "' is not available (available: " + PER_TASK_ADAPTER + ")");
-        }
+        strategy = Strategy.of(strategy).id();
         if (!(minAverageAccuracy >= 0 && minAverageAccuracy <= 1)) {
             throw new IllegalArgumentException("minAverageAccuracy must be in [0, 1], got " + minAverageAccuracy);
         }
         if (maxForgetting == null) maxForgetting = 1.0;
         if (maxNegativeFlipRate == null) maxNegativeFlipRate = 1.0;
+        if (anchorMomentum == null) anchorMomentum = DEFAULT_ANCHOR_MOMENTUM;
+        if (expansionThreshold == null) expansionThreshold = DEFAULT_EXPANSION_THRESHOLD;
+        if (mergeMethod == null || mergeMethod.isBlank()) mergeMethod = DEFAULT_MERGE_METHOD;
+        mergeParams = mergeParams == null ? java.util.Map.of("density", 0.5) : java.util.Map.copyOf(mergeParams);
         if (!(maxForgetting >= 0 && maxForgetting <= 1)) throw new IllegalArgumentException("maxForgetting must be in [0, 1], got " + maxForgetting);
         if (!(maxNegativeFlipRate >= 0 && maxNegativeFlipRate <= 1)) {
             throw new IllegalArgumentException("maxNegativeFlipRate must be in [0, 1], got " + maxNegativeFlipRate);
         }
+        if (!(anchorMomentum >= 0 && anchorMomentum <= 1)) throw new IllegalArgumentException("anchorMomentum must be in [0, 1], got " + anchorMomentum);
+        if (!(expansionThreshold > 0) || expansionThreshold.isInfinite()) {
+            throw new IllegalArgumentException("expansionThreshold must be a positive number, got " + expansionThreshold);
+        }
+    }
+
+    public Strategy strategyKind() {
+        return Strategy.of(strategy);
+    }
+
+    public StreamPolicy withStrategy(String s) {
+        return new StreamPolicy(s, adapter, training, warmStart, minAverageAccuracy, maxForgetting, maxNegativeFlipRate,
+                anchorMomentum, expansionThreshold, mergeMethod, mergeParams);
     }
 }

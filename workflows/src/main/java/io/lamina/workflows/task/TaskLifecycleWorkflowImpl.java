@@ -1,6 +1,9 @@
 package io.lamina.workflows.task;
 
+import io.lamina.contracts.ContinualTraining;
 import io.lamina.contracts.EvaluationTask;
+import io.lamina.contracts.MergeRequest;
+import io.lamina.contracts.messages.AdaptersMerged;
 import io.lamina.contracts.LineageEdge;
 import io.lamina.contracts.messages.AdapterRegistered;
 import io.lamina.contracts.messages.EvaluationCompleted;
@@ -10,6 +13,7 @@ import io.lamina.workflows.activities.ServiceCommandActivities;
 import io.lamina.workflows.activities.StreamStateActivities;
 import io.lamina.workflows.stream.CompletedTask;
 import io.lamina.workflows.stream.StreamPolicy;
+import io.lamina.workflows.stream.Strategy;
 import io.temporal.activity.ActivityOptions;
 import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
@@ -57,10 +61,36 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
                         .setRetryOptions(RETRY)
                         .build());
 
+        Strategy strategy = policy.strategyKind();
+        List<CompletedTask> promotedBefore = input.previous().stream().filter(CompletedTask::promoted).toList();
+        // What serves the stream now: every promoted task adapter, or the one adapter/merge promoted last.
+        List<String> serving = new ArrayList<>();
+        if (strategy.serving() == Strategy.Serving.ADAPTER_PER_TASK) {
+            for (CompletedTask t : promotedBefore) serving.add(t.servedAdapterId());
+        } else if (!promotedBefore.isEmpty()) {
+            serving.add(promotedBefore.get(promotedBefore.size() - 1).servedAdapterId());
+        }
+        List<String> promotedTaskAdapters = promotedBefore.stream().map(CompletedTask::adapterId).distinct().toList();
+
         List<LineageEdge> lineage = new ArrayList<>();
         lineage.add(new LineageEdge("dataset:" + input.task().datasetId(), LineageEdge.TRAINED_ON));
+        ContinualTraining continual = switch (strategy) {
+            case SEQUENTIAL -> serving.isEmpty() ? ContinualTraining.NONE
+                    : new ContinualTraining(null, serving.get(0), null, null, null, null);
+            case JOINT -> new ContinualTraining(input.previous().stream().map(CompletedTask::datasetId).toList(),
+                    null, null, null, null, null);
+            case PER_TASK_RETRIEVAL -> new ContinualTraining(null, null, promotedTaskAdapters, policy.anchorMomentum(), null, null);
+            case SEMA -> new ContinualTraining(null, null, null, null, promotedTaskAdapters, policy.expansionThreshold());
+            default -> ContinualTraining.NONE;
+        };
+        for (String extra : continual.extraDatasetIds()) lineage.add(new LineageEdge("dataset:" + extra, LineageEdge.TRAINED_ON));
+        if (continual.continueFromAdapterId() != null) lineage.add(new LineageEdge(continual.continueFromAdapterId(), LineageEdge.CONTINUED_FROM));
+        if (continual.anchorMomentum() != null && continual.anchorMomentum() > 0) {
+            for (String id : continual.anchorAdapterIds()) lineage.add(new LineageEdge(id, LineageEdge.ANCHORED_TO));
+        }
+
         NearestAdapterFound warm = null;
-        if (policy.warmStart()) {
+        if (policy.warmStart() || strategy == Strategy.HYPERNETWORK_WARM_START) {
             state.status(streamId, taskKey, "WARM_STARTING", null, null);
             warm = commands.findNearest(streamId, input.task().description());
             if (warm.adapterId() != null) lineage.add(new LineageEdge(warm.adapterId(), LineageEdge.WARM_STARTED_FROM));
@@ -69,7 +99,8 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         state.status(streamId, taskKey, "TRAINING", null, null);
         TrainingCompleted trained = training.train(new ServiceCommandActivities.TrainRequest(streamId, taskKey,
                 input.task().datasetId(), input.task().description(), policy.adapter(), policy.training(),
-                warm == null ? null : warm.adapterId(), warm == null ? null : warm.blobKey()));
+                warm == null ? null : warm.adapterId(), warm == null ? null : warm.blobKey(), continual));
+        if (trained.sharesWeightsOf() != null) lineage.add(new LineageEdge(trained.sharesWeightsOf(), LineageEdge.SHARES_WEIGHTS_OF));
 
         state.status(streamId, taskKey, "REGISTERING", null, null);
         // Derived from the weights, not random: if this task is re-driven after a restart (the
@@ -80,16 +111,26 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
                 adapterId, trained.blobKey(), trained.sha256(), input.task().description(), lineage,
                 Map.of("final-loss", trained.finalLoss(), "train-seconds", trained.trainSeconds(), "steps", (double) trained.steps())));
 
+        // The candidate that is gated: the task's adapter, or for merge-after-task the merge of every task's adapter.
+        String candidate = registered.adapterId();
+        if (strategy.serving() == Strategy.Serving.MERGED && !promotedTaskAdapters.isEmpty()) {
+            state.status(streamId, taskKey, "MERGING", registered.adapterId(), null);
+            List<MergeRequest.WeightedAdapter> inputs = new ArrayList<>();
+            for (String id : promotedTaskAdapters) inputs.add(new MergeRequest.WeightedAdapter(id, null));
+            inputs.add(new MergeRequest.WeightedAdapter(registered.adapterId(), null));
+            AdaptersMerged merged = commands.merge(streamId, new MergeRequest(policy.mergeMethod(), null, inputs,
+                    policy.mergeParams(), 0L, streamId, "stream " + streamId + " after " + taskKey + " (" + policy.mergeMethod() + ")"));
+            candidate = merged.adapterId();
+        }
+
         state.status(streamId, taskKey, "EVALUATING", registered.adapterId(), null);
         List<String> candidateSet = new ArrayList<>();
+        if (strategy.serving() == Strategy.Serving.ADAPTER_PER_TASK) candidateSet.addAll(serving);
+        candidateSet.add(candidate);
         List<EvaluationTask> seen = new ArrayList<>();
-        for (CompletedTask previous : input.previous()) {
-            if (previous.promoted()) candidateSet.add(previous.adapterId());
-            seen.add(new EvaluationTask(previous.taskKey(), previous.datasetId()));
-        }
-        candidateSet.add(registered.adapterId());
+        for (CompletedTask previous : input.previous()) seen.add(new EvaluationTask(previous.taskKey(), previous.datasetId()));
         seen.add(new EvaluationTask(taskKey, input.task().datasetId()));
-        EvaluationCompleted evaluation = commands.evaluate(streamId, taskKey, candidateSet, seen);
+        EvaluationCompleted evaluation = commands.evaluate(streamId, taskKey, candidateSet, seen, serving);
         state.evaluated(streamId, taskKey, evaluation);
 
         List<String> failed = new ArrayList<>();
@@ -107,8 +148,19 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
                 ? String.format("average accuracy %.3f >= gate %.3f", evaluation.averageAccuracy(), policy.minAverageAccuracy())
                 : String.join("; ", failed);
         String status = promote ? "PROMOTED" : "REJECTED";
-        commands.changeStatus(streamId, registered.adapterId(), status, reason);
+        if (!candidate.equals(registered.adapterId())) {
+            // the task's adapter serves inside the merge, not on its own
+            commands.changeStatus(streamId, registered.adapterId(), "RETIRED", "merged into " + candidate);
+            state.served(streamId, taskKey, candidate);
+        }
+        commands.changeStatus(streamId, candidate, status, reason);
+        if (promote && strategy.serving() != Strategy.Serving.ADAPTER_PER_TASK) {
+            // one adapter serves the stream: the new one supersedes the old
+            for (String old : serving) {
+                if (!old.equals(candidate)) commands.changeStatus(streamId, old, "RETIRED", "superseded by " + candidate);
+            }
+        }
         state.status(streamId, taskKey, status, registered.adapterId(), reason);
-        return new TaskOutcome(registered.adapterId(), promote, reason);
+        return new TaskOutcome(registered.adapterId(), promote, reason, candidate);
     }
 }

@@ -1,5 +1,8 @@
 package io.lamina.workflows.task;
 
-/** The adapter a task produced and whether it passed the gates and now serves. */
-public record TaskOutcome(String adapterId, boolean promoted, String reason) {
+/**
+ * What a task produced: its adapter, whether the candidate passed the gates and now serves, why,
+ * and the candidate that was gated (the task's adapter, or the merge containing it).
+ */
+public record TaskOutcome(String adapterId, boolean promoted, String reason, String servedAdapterId) {
 }

@@ -78,7 +78,8 @@ public class StreamEvaluator {
         if (command.tasks() == null || command.tasks().isEmpty()) throw new IllegalArgumentException("no tasks to evaluate");
         if (command.adapterIds() == null || command.adapterIds().isEmpty()) throw new IllegalArgumentException("no adapters to evaluate");
         List<Adapter> set = command.adapterIds().stream().map(adapters::load).toList();
-        List<Adapter> previous = set.subList(0, set.size() - 1);
+        List<Adapter> previous = command.promotedAdapterIds() == null ? set.subList(0, set.size() - 1)
+                : command.promotedAdapterIds().stream().map(adapters::load).toList();
         List<Double> accuracies = new ArrayList<>();
         Map<String, int[]> perClass = new TreeMap<>();
         List<Boolean> before = new ArrayList<>();

@@ -1,6 +1,7 @@
 package io.lamina.trainingworker.domain;
 
 import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.ContinualTraining;
 import io.lamina.contracts.Json;
 import io.lamina.contracts.LabeledText;
 import io.lamina.contracts.Messages;
@@ -12,6 +13,12 @@ import io.lamina.contracts.messages.TrainAdapter;
 import io.lamina.contracts.messages.TrainingCompleted;
 import io.lamina.contracts.messages.TrainingProgress;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.continual.SelfExpansion;
+import io.lamina.engine.continual.TaskDescriptor;
+import io.lamina.engine.head.PrototypeHead;
+import io.lamina.engine.tensor.HostTensor;
+import io.lamina.engine.training.ParameterAnchor;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.io.BlobRef;
 import io.lamina.engine.io.BlobStore;
@@ -33,7 +40,10 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,6 +58,8 @@ import java.util.Optional;
 @Service
 public class TrainingJobs {
     private static final Logger log = LoggerFactory.getLogger(TrainingJobs.class);
+    /** MOS's adapter_momentum. */
+    static final float DEFAULT_ANCHOR_MOMENTUM = 0.1f;
 
     private final BaseModel base;
     private final LoraTrainer trainer;
@@ -86,7 +98,7 @@ public class TrainingJobs {
             TrainingCompleted d = done.get();
             tx.executeWithoutResult(st -> outbox.enqueue(Topics.TRAINING_EVENTS, new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), d.streamId(),
                     d.taskKey(), d.jobId(), command.taskToken(), d.blobKey(), d.sha256(), d.sizeBytes(), d.adapterType(),
-                    d.rank(), d.steps(), d.finalLoss(), d.trainSeconds(), d.device(), d.baseFingerprint())));
+                    d.rank(), d.steps(), d.finalLoss(), d.trainSeconds(), d.device(), d.baseFingerprint(), d.sharesWeightsOf())));
             return;
         }
         try {
@@ -107,25 +119,84 @@ public class TrainingJobs {
 
     private void train(TrainAdapter command) {
         long started = System.nanoTime();
+        ContinualTraining continual = command.continual() == null ? ContinualTraining.NONE : command.continual();
         ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
         LoraSpec lora = loraSpec(command.adapter());
         TrainingSpec spec = trainingSpec(command.training());
-        Adapter warmStart = command.warmStartBlobKey() == null ? null : adapters.fromBlob(command.warmStartBlobKey());
-        var checkpoints = new DirectoryCheckpointStore(properties.checkpointRoot().resolve(safeName(command.jobId())));
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
         provenance.put("task-key", command.taskKey());
         provenance.put("dataset-id", dataset.datasetId());
         provenance.put("dataset-sha256", dataset.sha256());
         provenance.put("job-id", command.jobId());
+
+        // joint: every earlier dataset's examples too, classes in order of first appearance
+        List<LabeledText> train = new ArrayList<>();
+        Set<String> labels = new LinkedHashSet<>();
+        for (String extra : continual.extraDatasetIds()) {
+            ServiceClients.Dataset d = clients.dataset(extra);
+            train.addAll(d.train());
+            labels.addAll(d.labels());
+        }
+        train.addAll(dataset.train());
+        labels.addAll(dataset.labels());
+        if (!continual.extraDatasetIds().isEmpty()) provenance.put("joint-datasets", String.join(",", continual.extraDatasetIds()));
+
+        Adapter warmStart = command.warmStartBlobKey() == null ? null : adapters.fromBlob(command.warmStartBlobKey());
         if (command.warmStartAdapterId() != null) provenance.put("warm-started-from", command.warmStartAdapterId());
-        List<LabeledText> train = dataset.train();
-        Adapter adapter = trainer.train(new TrainingRequest(train, dataset.labels(), lora, spec, warmStart,
-                p -> {
-                    if (stopping) throw new WorkerStopping(p.step());
-                    progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                },
-                checkpoints, provenance));
+        Adapter continued = null;
+        if (continual.continueFromAdapterId() != null) {
+            continued = adapters.load(continual.continueFromAdapterId());
+            warmStart = continued;
+            provenance.put("continued-from", continual.continueFromAdapterId());
+        }
+
+        // sema: a task the existing adapters' descriptors already cover reuses the best one's weights
+        String sharesWeightsOf = null;
+        Adapter adapter = null;
+        if (!continual.reuseCandidateIds().isEmpty()) {
+            List<Adapter> candidates = continual.reuseCandidateIds().stream().map(adapters::load).toList();
+            float[][] embeddings = base.embed(train.stream().map(LabeledText::text).toList(), null, spec.maxLength());
+            double threshold = continual.expansionThreshold() == null ? TaskDescriptor.DEFAULT_EXPANSION_THRESHOLD : continual.expansionThreshold();
+            SelfExpansion.Decision decision = SelfExpansion.decide(candidates.stream().map(Adapter::descriptor).toList(), embeddings, threshold);
+            provenance.put("expansion", decision.toString());
+            log.info("job {}: {}", command.jobId(), decision);
+            if (!decision.expand()) {
+                Adapter reused = candidates.get(decision.reuse());
+                sharesWeightsOf = continual.reuseCandidateIds().get(decision.reuse());
+                provenance.put(Adapter.SHARES_WEIGHTS_OF, sharesWeightsOf);
+                provenance.put("steps", "0");
+                PrototypeHead head = trainer.prototypeHead(reused, train, List.copyOf(labels), spec.maxLength(), spec.seed());
+                adapter = Adapter.lora(reused.spec(), reused.weights(), head, reused.baseModelId(), reused.baseFingerprint(),
+                        new AdapterProvenance(AdapterProvenance.TRAINED, provenance)).withDescriptor(reused.descriptor());
+            }
+        }
+
+        ParameterAnchor anchor = null;
+        if (adapter == null && !continual.anchorAdapterIds().isEmpty()) {
+            List<Map<String, HostTensor>> earlier = new ArrayList<>();
+            for (String id : continual.anchorAdapterIds()) {
+                Adapter a = adapters.load(id);
+                if (a.spec().equals(lora)) earlier.add(a.weights());
+                else log.info("job {}: anchor {} has another LoRA spec ({}), left out of the mean", command.jobId(), id, a.spec());
+            }
+            if (!earlier.isEmpty()) {
+                anchor = new ParameterAnchor(ParameterAnchor.mean(earlier),
+                        continual.anchorMomentum() == null ? DEFAULT_ANCHOR_MOMENTUM : continual.anchorMomentum().floatValue());
+            }
+        }
+
+        var checkpoints = new DirectoryCheckpointStore(properties.checkpointRoot().resolve(safeName(command.jobId())));
+        if (adapter == null) {
+            adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    },
+                    checkpoints, provenance, anchor));
+            // sequential: one adapter for the whole stream, its head grows by this task's classes
+            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
+        }
         BlobRef ref = blobs.put(PeftAdapterFormat.toZip(adapter));
         checkpoints.clear();
         double seconds = (System.nanoTime() - started) / 1e9;
@@ -133,8 +204,8 @@ public class TrainingJobs {
         String loss = adapter.provenance().details().getOrDefault("final-loss", "NaN");
         TrainingCompleted result = new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
                 command.streamId(), command.taskKey(), command.jobId(), command.taskToken(), ref.key(), ref.sha256(), ref.size(),
-                adapter.kind().name(), lora.rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
-                base.device(), adapter.baseFingerprint());
+                adapter.kind().name(), adapter.spec().rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
+                base.device(), adapter.baseFingerprint(), sharesWeightsOf);
         tx.executeWithoutResult(st -> {
             remember(result);
             if (command.eventId() != null) processed.markProcessed(command.eventId());

@@ -211,6 +211,28 @@ public final class LoraTrainer {
     }
 
     /**
+     * A head for {@code adapter}'s weights on new data without training: the class means of the data's
+     * embeddings under the adapter, with the base model's class means for retrieval (SEMA's "no
+     * expansion" case, and any head-only adaptation).
+     */
+    public PrototypeHead prototypeHead(Adapter adapter, List<LabeledText> data, List<String> labels, int maxLength, long seed) {
+        Map<String, Integer> index = new HashMap<>();
+        for (int c = 0; c < labels.size(); c++) index.put(labels.get(c), c);
+        int[] y = new int[data.size()];
+        List<String> texts = new ArrayList<>(data.size());
+        for (int i = 0; i < y.length; i++) {
+            Integer c = index.get(data.get(i).label());
+            if (c == null) throw new IllegalArgumentException("example label '" + data.get(i).label() + "' is not among " + labels);
+            y[i] = c;
+            texts.add(data.get(i).text());
+        }
+        List<long[]> ids = base.tokenize(texts, maxLength);
+        float[][] under = classMeans(base.embedTokens(ids, adapter.spec(), adapter.weights()), y, labels.size(), seed).normalisedRows();
+        float[][] frozen = classMeans(base.embedTokens(ids, null, null), y, labels.size(), seed).normalisedRows();
+        return new PrototypeHead(labels, under, HEAD_SCALE, frozen);
+    }
+
+    /**
      * One forward/backward/update. Everything it allocates lives in an {@link NDScope} and is
      * freed on return; parameters and moments are updated in place after the gradient collector
      * is closed (PyTorch refuses in-place updates of leaves while recording).

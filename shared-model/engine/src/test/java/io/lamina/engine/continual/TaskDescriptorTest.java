@@ -74,4 +74,20 @@ class TaskDescriptorTest {
     void refusesTooLittleData() {
         assertThatThrownBy(() -> TaskDescriptor.fit(new float[][]{{1f, 2f}}, 4)).hasMessageContaining("at least 2");
     }
+
+    @Test
+    void selfExpansionReusesTheBestMatchAndExpandsOnAShift() {
+        float[][] b1 = basis(1, 3, 24), b2 = basis(2, 3, 24);
+        float[] origin = new float[24];
+        TaskDescriptor d1 = TaskDescriptor.fit(task(3, 300, b1, origin, 0.3), 3);
+        TaskDescriptor d2 = TaskDescriptor.fit(task(4, 300, b2, origin, 0.3), 3);
+        SelfExpansion.Decision likeTwo = SelfExpansion.decide(java.util.Arrays.asList(d1, null, d2), task(5, 64, b2, origin, 0.3), 2.0);
+        assertThat(likeTwo.expand()).isFalse();
+        assertThat(likeTwo.reuse()).isEqualTo(2);
+        assertThat(likeTwo.zScores()[1]).isNaN();
+        SelfExpansion.Decision novel = SelfExpansion.decide(List.of(d1, d2), task(6, 64, basis(9, 3, 24), origin, 0.3), 2.0);
+        assertThat(novel.expand()).isTrue();
+        assertThat(novel.reuse()).isEqualTo(-1);
+        assertThat(SelfExpansion.decide(List.of(), task(6, 4, b1, origin, 0.3), 2.0).expand()).isTrue();
+    }
 }

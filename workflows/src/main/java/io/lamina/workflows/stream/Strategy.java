@@ -1,0 +1,62 @@
+package io.lamina.workflows.stream;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * How a stream learns task after task (METHODS.md §5-§7 for the methods). What each one asks of
+ * the services is decided in {@code TaskLifecycleWorkflowImpl}; the shape of what it serves is here.
+ */
+public enum Strategy {
+    /** One adapter trained on each task in turn, starting from the last one: the naive baseline that forgets. */
+    SEQUENTIAL("sequential", Serving.ONE_ADAPTER),
+    /** MOS: a new adapter per task pulled toward the earlier ones while it trains; retrieval at inference. */
+    PER_TASK_RETRIEVAL("per-task-retrieval", Serving.ADAPTER_PER_TASK),
+    /** A new adapter per task, then all of them merged (TIES by default) into the one stream adapter. */
+    MERGE_AFTER_TASK("merge-after-task", Serving.MERGED),
+    /** SEMA: a new adapter only when the task's descriptor z-scores show a shift, else reuse one with a new head. */
+    SEMA("sema", Serving.ADAPTER_PER_TASK),
+    /** A new adapter per task, started from the hypernetwork service's nearest registered adapter. */
+    HYPERNETWORK_WARM_START("hypernetwork-warm-start", Serving.ADAPTER_PER_TASK),
+    /** One adapter retrained on every task so far: the upper bound the others are compared with. */
+    JOINT("joint", Serving.ONE_ADAPTER);
+
+    /** What serves the stream after a task. */
+    public enum Serving {
+        /** the promoted adapters of every task, routed without a task id */
+        ADAPTER_PER_TASK,
+        /** the newest adapter alone (its head covers every class so far); it supersedes the previous one */
+        ONE_ADAPTER,
+        /** a merge of every task's adapter; it supersedes the previous merge */
+        MERGED
+    }
+
+    /** Name of the strategy of streams created before strategies existed; it behaves as {@link #PER_TASK_RETRIEVAL}. */
+    static final String LEGACY_PER_TASK_ADAPTER = "per-task-adapter";
+
+    private final String id;
+    private final Serving serving;
+
+    Strategy(String id, Serving serving) {
+        this.id = id;
+        this.serving = serving;
+    }
+
+    public String id() { return id; }
+
+    public Serving serving() { return serving; }
+
+    public static Strategy of(String id) {
+        if (id == null || id.equals(LEGACY_PER_TASK_ADAPTER)) return PER_TASK_RETRIEVAL;
+        String key = id.toLowerCase(Locale.ROOT);
+        for (Strategy s : values()) {
+            if (s.id.equals(key)) return s;
+        }
+        String known = Arrays.stream(values()).map(Strategy::id).collect(Collectors.joining(", "));
+        if (key.equals("mora")) {
+            throw new IllegalArgumentException("strategy 'mora' is not built yet (its rank-1 expert layer is missing from the engine); available: " + known);
+        }
+        throw new IllegalArgumentException("strategy '" + id + "' is not available (available: " + known + ")");
+    }
+}
