@@ -269,43 +269,44 @@ class PlatformEndToEndTest {
     }
 
     /** A stream that is not WordNet, uploaded through the REST API as a user would. */
+    private static final Map<String, List<String>> WEATHER_SPORTS = Map.of(
+            "weather", List.of("Heavy rain is expected all afternoon.", "The forecast says sunny skies tomorrow.",
+                    "A cold front will bring snow overnight.", "Strong winds knocked down branches.",
+                    "Humidity will stay high through the weekend.", "Thunderstorms may develop this evening.",
+                    "Morning fog will lift by noon.", "Temperatures drop below freezing tonight.",
+                    "It was the hottest day of the summer.", "Light drizzle continues along the coast.",
+                    "A heat wave is settling over the region.", "Hail damaged cars during the storm."),
+            "sports", List.of("The striker scored twice in the second half.", "She won the marathon in record time.",
+                    "The team clinched the championship on penalties.", "He hit a home run in the ninth inning.",
+                    "The coach praised the defense after the match.", "The tennis final went to five sets.",
+                    "Our goalkeeper saved a late penalty.", "The cyclist attacked on the final climb.",
+                    "They lost the derby by a single point.", "The quarterback threw three touchdowns.",
+                    "The swimmer broke the world record.", "Fans cheered as the runners crossed the line."));
+    private static final Map<String, List<String>> MUSIC_COOKING = Map.of(
+            "music", List.of("The band released a new album last week.", "She plays the violin in the orchestra.",
+                    "The concert sold out in minutes.", "His guitar solo brought the crowd to its feet.",
+                    "The choir rehearsed the symphony all night.", "The song topped the charts for a month.",
+                    "The pianist performed a sonata by Chopin.", "They recorded the single in a small studio.",
+                    "The drummer kept a steady rhythm.", "The opera singer hit the highest note.",
+                    "A jazz trio played in the lounge.", "The festival lineup includes three rock bands."),
+            "cooking", List.of("Simmer the sauce for twenty minutes.", "Knead the dough until it is smooth.",
+                    "Chop the onions and fry them in butter.", "Bake the cake at 180 degrees.",
+                    "Season the soup with salt and pepper.", "Whisk the eggs with a little milk.",
+                    "Roast the vegetables until golden.", "Marinate the chicken overnight.",
+                    "Grate the cheese over the pasta.", "Stir the risotto slowly with broth.",
+                    "Let the bread rise for an hour.", "Slice the tomatoes for the salad."));
+
     @Test
     @Order(9)
     void aStreamUploadedThroughTheApiIsLearnedToo() throws Exception {
-        Map<String, List<String>> weatherSports = Map.of(
-                "weather", List.of("Heavy rain is expected all afternoon.", "The forecast says sunny skies tomorrow.",
-                        "A cold front will bring snow overnight.", "Strong winds knocked down branches.",
-                        "Humidity will stay high through the weekend.", "Thunderstorms may develop this evening.",
-                        "Morning fog will lift by noon.", "Temperatures drop below freezing tonight.",
-                        "It was the hottest day of the summer.", "Light drizzle continues along the coast.",
-                        "A heat wave is settling over the region.", "Hail damaged cars during the storm."),
-                "sports", List.of("The striker scored twice in the second half.", "She won the marathon in record time.",
-                        "The team clinched the championship on penalties.", "He hit a home run in the ninth inning.",
-                        "The coach praised the defense after the match.", "The tennis final went to five sets.",
-                        "Our goalkeeper saved a late penalty.", "The cyclist attacked on the final climb.",
-                        "They lost the derby by a single point.", "The quarterback threw three touchdowns.",
-                        "The swimmer broke the world record.", "Fans cheered as the runners crossed the line."));
-        Map<String, List<String>> musicCooking = Map.of(
-                "music", List.of("The band released a new album last week.", "She plays the violin in the orchestra.",
-                        "The concert sold out in minutes.", "His guitar solo brought the crowd to its feet.",
-                        "The choir rehearsed the symphony all night.", "The song topped the charts for a month.",
-                        "The pianist performed a sonata by Chopin.", "They recorded the single in a small studio.",
-                        "The drummer kept a steady rhythm.", "The opera singer hit the highest note.",
-                        "A jazz trio played in the lounge.", "The festival lineup includes three rock bands."),
-                "cooking", List.of("Simmer the sauce for twenty minutes.", "Knead the dough until it is smooth.",
-                        "Chop the onions and fry them in butter.", "Bake the cake at 180 degrees.",
-                        "Season the soup with salt and pepper.", "Whisk the eggs with a little milk.",
-                        "Roast the vegetables until golden.", "Marinate the chicken overnight.",
-                        "Grate the cheese over the pasta.", "Stir the risotto slowly with broth.",
-                        "Let the bread rise for an hour.", "Slice the tomatoes for the salad."));
         String stream = "api-topics";
-        upload(stream, "t-weather-sports", "Weather or sports news", weatherSports);
-        upload(stream, "t-music-cooking", "Music or cooking sentences", musicCooking);
+        upload(stream, "t-weather-sports", "Weather or sports news", WEATHER_SPORTS);
+        upload(stream, "t-music-cooking", "Music or cooking sentences", MUSIC_COOKING);
         // Re-uploading the same content is idempotent; different content for a task is refused.
-        HttpResponse<String> again = post("/api/datasets", dataset(stream, "t-weather-sports", "Weather or sports news", weatherSports));
+        HttpResponse<String> again = post("/api/datasets", dataset(stream, "t-weather-sports", "Weather or sports news", WEATHER_SPORTS));
         assertThat(again.statusCode()).isEqualTo(202);
         assertThat(Json.mapper().readTree(again.body()).path("created").asBoolean()).isFalse();
-        HttpResponse<String> changed = post("/api/datasets", dataset(stream, "t-weather-sports", "changed", musicCooking));
+        HttpResponse<String> changed = post("/api/datasets", dataset(stream, "t-weather-sports", "changed", MUSIC_COOKING));
         assertThat(changed.statusCode()).isEqualTo(400);
         assertThat(changed.body()).contains("already has a different dataset");
 
@@ -318,6 +319,97 @@ class PlatformEndToEndTest {
                 List.of("Snow and ice will cover the roads tomorrow.", "Add the garlic and cook for one minute.")), 200).path("predictions");
         assertThat(p.get(0).path("label").asText()).isEqualTo("weather");
         assertThat(p.get(1).path("label").asText()).isEqualTo("cooking");
+    }
+
+    /** Creates a stream with a strategy through the public API and feeds it the two topic tasks. */
+    private void streamWithStrategy(String stream, String strategy, Map<String, List<String>> second) throws Exception {
+        JsonNode created = postJson("/api/streams", Map.of("streamId", stream, "policy", Map.of("strategy", strategy)), 201);
+        assertThat(created.path("policy").path("strategy").asText()).isEqualTo(strategy);
+        upload(stream, "t1", "Weather or sports news", WEATHER_SPORTS);
+        upload(stream, "t2", "Music or cooking sentences", second);
+    }
+
+    private JsonNode adapter(String id) throws Exception {
+        return getJson("/api/adapters/" + id);
+    }
+
+    @Test
+    @Order(10)
+    void strategiesRunThroughTheSamePublicPath() throws Exception {
+        assertThat(post("/api/streams", Map.of("streamId", "bad", "policy", Map.of("strategy", "magic"))).body())
+                .contains("strategy 'magic' is not available");
+        streamWithStrategy("s-sequential", "sequential", MUSIC_COOKING);
+        streamWithStrategy("s-merge", "merge-after-task", MUSIC_COOKING);
+        streamWithStrategy("s-joint", "joint", MUSIC_COOKING);
+        // the same topics again with other sentences held out: no shift, so SEMA reuses the first adapter
+        Map<String, List<String>> sameTopics = new java.util.HashMap<>();
+        WEATHER_SPORTS.forEach((label, texts) -> {
+            List<String> reversed = new ArrayList<>(texts);
+            java.util.Collections.reverse(reversed);
+            sameTopics.put(label, reversed);
+        });
+        streamWithStrategy("s-sema", "sema", sameTopics);
+        assertThat(post("/api/streams", Map.of("streamId", "s-joint")).statusCode()).isEqualTo(409);
+
+        // sequential: one adapter continued from the first, its head grown; the first is retired
+        JsonNode seq = awaitDone("s-sequential", 2, Duration.ofMinutes(6));
+        String seq1 = seq.path("tasks").get(0).path("adapterId").asText(), seq2 = seq.path("tasks").get(1).path("adapterId").asText();
+        assertThat(adapter(seq1).path("status").asText()).isEqualTo("RETIRED");
+        assertThat(adapter(seq2).path("lineage").toString()).contains("continued-from").contains(seq1);
+        assertThat(Json.mapper().readTree(post("/api/streams/s-sequential/predict",
+                Map.of("texts", List.of("Add the garlic and cook for one minute."))).body()).path("predictions").get(0).path("label").asText())
+                .isIn("weather", "sports", "music", "cooking");
+        assertThat(PeftAdapterFormat.fromZip(http.send(request("/api/adapters/" + seq2 + "/peft").build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body()).head().labels()).containsExactlyInAnyOrder("weather", "sports", "music", "cooking");
+
+        // merge-after-task: the merge of both task adapters serves, the task adapter is its component
+        JsonNode merge = awaitDone("s-merge", 2, Duration.ofMinutes(6));
+        JsonNode t2 = merge.path("tasks").get(1);
+        String served = t2.path("servedAdapterId").asText();
+        assertThat(served).isNotEqualTo(t2.path("adapterId").asText());
+        assertThat(adapter(served).path("status").asText()).isEqualTo(t2.path("status").asText());
+        assertThat(adapter(served).path("lineage").toString()).contains("merged-from");
+        assertThat(adapter(t2.path("adapterId").asText()).path("status").asText()).isEqualTo("RETIRED");
+
+        // joint: the second adapter was trained on both datasets
+        JsonNode joint = awaitDone("s-joint", 2, Duration.ofMinutes(6));
+        assertThat(adapter(joint.path("tasks").get(1).path("adapterId").asText()).path("lineage").toString())
+                .contains("dataset:" + joint.path("tasks").get(0).path("datasetId").asText());
+
+        // sema: no distribution shift, so the second task shares the first adapter's weights
+        JsonNode sema = awaitDone("s-sema", 2, Duration.ofMinutes(6));
+        assertThat(adapter(sema.path("tasks").get(1).path("adapterId").asText()).path("lineage").toString())
+                .contains("shares-weights-of").contains(sema.path("tasks").get(0).path("adapterId").asText());
+    }
+
+    @Test
+    @Order(11)
+    void aStreamCanBePausedResumedAndItsPolicyPatched() throws Exception {
+        postJson("/api/streams", Map.of("streamId", "s-paused"), 201);
+        postJson("/api/streams/s-paused/pause", Map.of(), 200);
+        upload("s-paused", "t1", "Weather or sports news", WEATHER_SPORTS);
+        Thread.sleep(4000);
+        JsonNode paused = getJson("/api/streams/s-paused");
+        assertThat(paused.path("paused").asBoolean()).isTrue();
+        assertThat(paused.path("tasks").get(0).path("adapterId").textValue()).as(paused.toString()).isNull();
+
+        HttpResponse<String> patched = http.send(request("/api/streams/s-paused/policy")
+                .header("Content-Type", "application/merge-patch+json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"strategy\":\"sequential\",\"minAverageAccuracy\":0.2}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(patched.statusCode()).as(patched.body()).isEqualTo(200);
+        assertThat(getJson("/api/streams/s-paused/policy").path("strategy").asText()).isEqualTo("sequential");
+        assertThat(getJson("/api/streams/s-paused/policy").path("minAverageAccuracy").asDouble()).isEqualTo(0.2);
+        HttpResponse<String> invalid = http.send(request("/api/streams/s-paused/policy")
+                .header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString("{\"anchorMomentum\":7}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(invalid.statusCode()).isEqualTo(400);
+        assertThat(invalid.body()).contains("anchorMomentum must be in [0, 1]");
+
+        postJson("/api/streams/s-paused/resume", Map.of(), 200);
+        JsonNode done = awaitDone("s-paused", 1, Duration.ofMinutes(4));
+        assertThat(done.path("paused").asBoolean()).isFalse();
     }
 
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {

@@ -13,7 +13,7 @@ import io.lamina.contracts.TrainingSettings;
  * @param maxForgetting        gate: … whose average forgetting is above this (default 1: no gate)
  * @param maxNegativeFlipRate  gate: … whose negative flip rate against the promoted set is above this (default 1)
  * @param anchorMomentum       {@code per-task-retrieval}: MOS merging momentum toward earlier adapters (default 0.1)
- * @param expansionThreshold   {@code sema}: z-score above which a task gets a new adapter (default 2)
+ * @param expansionThreshold   {@code sema}: z-score above which a task gets a new adapter (default 0.5)
  * @param mergeMethod          {@code merge-after-task}: the composition service's merge method (default {@code ties})
  * @param mergeParams          its parameters (default {@code {"density": 0.5}}, which TIES and DARE need)
  */
@@ -22,7 +22,7 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
                            Double anchorMomentum, Double expansionThreshold, String mergeMethod,
                            java.util.Map<String, Object> mergeParams) {
     public static final double DEFAULT_ANCHOR_MOMENTUM = 0.1;
-    public static final double DEFAULT_EXPANSION_THRESHOLD = 2.0;
+    public static final double DEFAULT_EXPANSION_THRESHOLD = 0.5;
     public static final String DEFAULT_MERGE_METHOD = "ties";
 
     public StreamPolicy {

@@ -24,8 +24,12 @@ import java.util.List;
  * @param lossStd    its standard deviation (floored so a z-score is always defined)
  */
 public record TaskDescriptor(float[] mean, float[][] components, float lossMean, float lossStd) {
-    /** SEMA's default expansion threshold on the z-score. */
-    public static final double DEFAULT_EXPANSION_THRESHOLD = 2.0;
+    /**
+     * Default expansion threshold on {@link #zScore}. SEMA's 2.0 belongs to its two-sided per-text
+     * z on ViT token means; on MiniLM sentence embeddings a task's own unseen texts score about 0.2,
+     * other WordNet supersense tasks 1.0-1.4 and unrelated topics about 1.8 (docs/strategies.md).
+     */
+    public static final double DEFAULT_EXPANSION_THRESHOLD = 0.5;
     /** Hidden units of the autoencoder (SEMA uses 128 for 768-d ViT features; MiniLM has 384). */
     public static final int DEFAULT_COMPONENTS = 16;
     private static final float MIN_STD = 1e-6f;
@@ -39,12 +43,43 @@ public record TaskDescriptor(float[] mean, float[][] components, float lossMean,
         if (!(lossStd > 0) || !Float.isFinite(lossMean)) throw new IllegalArgumentException("descriptor loss record must be finite with std > 0");
     }
 
-    /** Fits the descriptor of one task's embeddings (rows of equal width, at least two). */
+    /**
+     * Fits the descriptor of one task's embeddings (rows of equal width, at least four). The loss
+     * record must describe texts the autoencoder has not seen, or every new text looks like a shift
+     * (with few examples the components fit their own texts almost exactly): it is taken 2-fold,
+     * each half's losses under the descriptor fitted on the other half, while the descriptor itself
+     * is fitted on all the texts.
+     */
     public static TaskDescriptor fit(float[][] embeddings, int components) {
         int n = embeddings.length;
-        if (n < 2) throw new IllegalArgumentException("a descriptor needs at least 2 examples, got " + n);
+        if (n < 4) throw new IllegalArgumentException("a descriptor needs at least 4 examples, got " + n);
+        int half = n / 2;
+        float[][] first = java.util.Arrays.copyOfRange(embeddings, 0, half);
+        float[][] second = java.util.Arrays.copyOfRange(embeddings, half, n);
+        TaskDescriptor onFirst = subspace(first, components), onSecond = subspace(second, components);
+        double sum = 0, sq = 0;
+        for (float[] e : second) {
+            double l = onFirst.loss(e);
+            sum += l;
+            sq += l * l;
+        }
+        for (float[] e : first) {
+            double l = onSecond.loss(e);
+            sum += l;
+            sq += l * l;
+        }
+        double lm = sum / n;
+        double std = Math.sqrt(Math.max(0, sq / n - lm * lm));
+        TaskDescriptor all = subspace(embeddings, components);
+        return new TaskDescriptor(all.mean, all.components, (float) lm, (float) Math.max(std, MIN_STD));
+    }
+
+    /** Mean and top principal directions (at most {@code n / 4}), with a placeholder loss record. */
+    private static TaskDescriptor subspace(float[][] embeddings, int components) {
+        int n = embeddings.length;
         int d = embeddings[0].length;
-        int k = Math.max(1, Math.min(components, Math.min(n - 1, d)));
+        // at most one component per 4 texts: more would memorise the texts rather than describe the task
+        int k = Math.max(1, Math.min(components, Math.min(n / 4, d)));
         double[] mu = new double[d];
         for (float[] e : embeddings) {
             if (e.length != d) throw new IllegalArgumentException("embeddings must have equal width");
@@ -64,7 +99,7 @@ public record TaskDescriptor(float[] mean, float[][] components, float lossMean,
         }
         for (int a = 0; a < d; a++) {
             for (int b = a; b < d; b++) {
-                double v = cov.data[a * d + b] / (n - 1);
+                double v = cov.data[a * d + b] / Math.max(1, n - 1);
                 cov.data[a * d + b] = v;
                 cov.data[b * d + a] = v;
             }
@@ -73,7 +108,7 @@ public record TaskDescriptor(float[] mean, float[][] components, float lossMean,
         if (!eig.decompose(cov)) throw new IllegalStateException("eigendecomposition of the embedding covariance failed");
         Integer[] order = new Integer[d];
         for (int i = 0; i < d; i++) order[i] = i;
-        Arrays.sort(order, (x, y) -> Double.compare(eig.getEigenvalue(y).real, eig.getEigenvalue(x).real));
+        java.util.Arrays.sort(order, (x, y) -> Double.compare(eig.getEigenvalue(y).real, eig.getEigenvalue(x).real));
         float[][] comps = new float[k][d];
         for (int c = 0; c < k; c++) {
             DMatrixRMaj v = eig.getEigenVector(order[c]);
@@ -84,16 +119,7 @@ public record TaskDescriptor(float[] mean, float[][] components, float lossMean,
         }
         float[] meanF = new float[d];
         for (int j = 0; j < d; j++) meanF[j] = (float) mu[j];
-        TaskDescriptor unrecorded = new TaskDescriptor(meanF, comps, 0f, 1f);
-        double sum = 0, sq = 0;
-        for (float[] e : embeddings) {
-            double l = unrecorded.loss(e);
-            sum += l;
-            sq += l * l;
-        }
-        double lm = sum / n;
-        double std = Math.sqrt(Math.max(0, sq / n - lm * lm));
-        return new TaskDescriptor(meanF, comps, (float) lm, (float) Math.max(std, MIN_STD));
+        return new TaskDescriptor(meanF, comps, 0f, 1f);
     }
 
     /** Reconstruction loss of one embedding: mean squared error per dimension. */
@@ -115,11 +141,16 @@ public record TaskDescriptor(float[] mean, float[][] components, float lossMean,
         return Math.max(0, total - kept) / d;
     }
 
-    /** SEMA's z-score of a batch: mean over its texts of {@code |loss - lossMean| / lossStd}. */
+    /**
+     * The z-score of a batch: mean over its texts of {@code max(0, loss - lossMean) / lossStd}. SEMA
+     * takes {@code |loss - lossMean|}; here only a worse reconstruction counts, because texts the
+     * descriptor reconstructs better than its record (e.g. texts it was fitted on, which a later task
+     * may share) are the opposite of a shift.
+     */
     public double zScore(List<float[]> embeddings) {
         if (embeddings.isEmpty()) throw new IllegalArgumentException("z-score of no embeddings");
         double z = 0;
-        for (float[] e : embeddings) z += Math.abs(loss(e) - lossMean) / lossStd;
+        for (float[] e : embeddings) z += Math.max(0, loss(e) - lossMean) / lossStd;
         return z / embeddings.size();
     }
 }

@@ -203,7 +203,7 @@ public final class LoraTrainer {
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             Adapter adapter = Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(),
                     new AdapterProvenance(AdapterProvenance.TRAINED, details));
-            if (n >= 2) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
+            if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
             log.info("LoRA training done: {} steps, final epoch loss {}", totalSteps, lastEpochMeanLoss);
             return adapter;

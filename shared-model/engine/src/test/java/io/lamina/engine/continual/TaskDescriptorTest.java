@@ -66,13 +66,21 @@ class TaskDescriptorTest {
         TaskDescriptor d = TaskDescriptor.fit(task(2, 50, basis(1, 2, 8), new float[8], 0.5), 2);
         List<float[]> batch = new ArrayList<>(Arrays.asList(task(9, 10, basis(3, 2, 8), new float[8], 0.5)));
         double expected = 0;
-        for (float[] x : batch) expected += Math.abs(d.loss(x) - d.lossMean()) / d.lossStd();
+        for (float[] x : batch) expected += Math.max(0, d.loss(x) - d.lossMean()) / d.lossStd();
         assertThat(d.zScore(batch)).isCloseTo(expected / batch.size(), org.assertj.core.data.Offset.offset(1e-9));
     }
 
     @Test
+    void aSmallTaskDoesNotMistakeItsOwnUnseenTextsForAShift() {
+        // 18 texts and 16 components would reconstruct their own texts exactly; the held-out record keeps z sane
+        float[][] basis = basis(1, 6, 24);
+        TaskDescriptor d = TaskDescriptor.fit(task(2, 18, basis, new float[24], 0.3), 16);
+        assertThat(d.zScore(Arrays.asList(task(3, 18, basis, new float[24], 0.3)))).isLessThan(TaskDescriptor.DEFAULT_EXPANSION_THRESHOLD);
+    }
+
+    @Test
     void refusesTooLittleData() {
-        assertThatThrownBy(() -> TaskDescriptor.fit(new float[][]{{1f, 2f}}, 4)).hasMessageContaining("at least 2");
+        assertThatThrownBy(() -> TaskDescriptor.fit(new float[][]{{1f, 2f}, {2f, 1f}, {0f, 0f}}, 4)).hasMessageContaining("at least 4");
     }
 
     @Test
