@@ -18,7 +18,7 @@ async function refresh() {
     $('no-streams').hidden = streams.length > 0;
     if (!current && streams.length) current = new URLSearchParams(location.hash.slice(1)).get('stream') || streams[0].streamId;
     $('streams').innerHTML = streams.map((s) => `<li><a href="#stream=${encodeURIComponent(s.streamId)}" class="${s.streamId === current ? 'active' : ''}"
-        data-stream="${esc(s.streamId)}">${esc(s.streamId)}<br><small>${s.done}/${s.tasks} tasks · ${esc(s.currentStatus)} · avg ${pct(s.metrics.averageAccuracy)}</small></a></li>`).join('');
+        data-stream="${esc(s.streamId)}">${esc(s.streamId)}<br><small>${esc(s.strategy)} · ${s.done}/${s.tasks} tasks · ${s.paused ? 'PAUSED' : esc(s.currentStatus)} · avg ${pct(s.metrics.averageAccuracy)}</small></a></li>`).join('');
     if (current) await showStream(current);
   } catch (e) {
     console.warn(e);
@@ -28,7 +28,11 @@ async function refresh() {
 async function showStream(id) {
   const s = await api('/api/streams/' + encodeURIComponent(id));
   $('stream').hidden = false;
-  $('stream-title').textContent = 'Stream ' + s.streamId;
+  $('stream-title').textContent = 'Stream ' + s.streamId + (s.paused ? ' (paused)' : '');
+  $('pause-resume').textContent = s.paused ? 'Resume' : 'Pause';
+  $('pause-resume').dataset.action = s.paused ? 'resume' : 'pause';
+  const strategy = strategies.find((x) => x.id === s.policy.strategy);
+  $('strategy-summary').textContent = strategy ? s.policy.strategy + ': ' + strategy.summary : '';
   const m = s.metrics;
   $('metrics').innerHTML = `<div>Average accuracy<b>${pct(m.averageAccuracy)}</b></div><div>Average forgetting<b>${pct(m.averageForgetting)}</b></div>
     <div>Backward transfer<b>${pct(m.backwardTransfer)}</b></div><div>Strategy<b>${esc(s.policy.strategy)}</b></div>`;
@@ -39,7 +43,7 @@ async function showStream(id) {
         step ${p.step}/${p.totalSteps}${p.loss != null ? ' · loss ' + p.loss.toFixed(3) : ''} · ${(p.examplesPerSecond || 0).toFixed(1)} ex/s` : '';
     return `<tr><td>${esc(t.taskKey)}<br><small>${esc(t.description)}</small></td><td>${t.labels.map(esc).join(', ')}</td>
       <td class="status ${esc(t.status)}">${esc(t.status)}${t.statusReason ? '<br><small>' + esc(t.statusReason) + '</small>' : ''}</td>
-      <td>${training}</td><td><code>${esc((t.adapterId || '').slice(0, 8))}</code></td>
+      <td>${training}</td><td><code>${esc((t.adapterId || '').slice(0, 8))}</code>${t.servedAdapterId ? '<br><small>serves in merge <code>' + esc(t.servedAdapterId.slice(0, 8)) + '</code></small>' : ''}</td>
       <td>${pct(t.compatibility && t.compatibility.negativeFlipRate)}</td><td>${pct(t.compatibility && t.compatibility.forwardTransfer)}</td>
       <td>${t.compatibility && t.compatibility.trainableParameters != null ? t.compatibility.trainableParameters.toLocaleString() : '–'}</td></tr>`;
   }).join('') || '<tr><td colspan="8" class="empty">No task yet.</td></tr>';
@@ -59,6 +63,39 @@ async function showStream(id) {
       <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a></td></tr>`).join('')
     || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>';
 }
+
+let strategies = [];
+async function loadStrategies() {
+  try {
+    strategies = await api('/api/strategies');
+    $('new-stream-strategy').innerHTML = strategies.map((x) => `<option value="${esc(x.id)}" title="${esc(x.summary)}">${esc(x.id)}</option>`).join('');
+  } catch (e) {
+    console.warn(e);
+  }
+}
+
+$('new-stream').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const streamId = $('new-stream-id').value.trim();
+  try {
+    await api('/api/streams', {method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({streamId, policy: {strategy: $('new-stream-strategy').value}})});
+    $('new-stream-status').textContent = 'Created ' + streamId + '. Upload its datasets with POST /api/datasets.';
+    current = streamId;
+    refresh();
+  } catch (err) {
+    $('new-stream-status').textContent = err.message;
+  }
+});
+
+$('pause-resume').addEventListener('click', async () => {
+  try {
+    await api('/api/streams/' + encodeURIComponent(current) + '/' + $('pause-resume').dataset.action, {method: 'POST'});
+    refresh();
+  } catch (err) {
+    $('strategy-summary').textContent = err.message;
+  }
+});
 
 $('streams').addEventListener('click', (e) => {
   const a = e.target.closest('a[data-stream]');
@@ -120,5 +157,6 @@ $('merge-form').addEventListener('submit', async (e) => {
 });
 
 loadMethods();
+loadStrategies();
 refresh();
 setInterval(refresh, 2000);

@@ -22,7 +22,7 @@ class ApiRoutes {
     @Bean
     RouterFunction<ServerResponse> apiRouter(GatewayProperties s) {
         return to("predict", path("/api/streams/*/predict"), s.composition())
-                .and(to("streams", path("/api/streams", "/api/streams/**"), s.workflows()))
+                .and(to("streams", path("/api/streams", "/api/streams/**", "/api/strategies"), s.workflows()))
                 .and(to("datasets", path("/api/datasets", "/api/datasets/**"), s.ingestion()))
                 .and(to("adapters", path("/api/adapters", "/api/adapters/**"), s.registry()))
                 .and(to("merges", path("/api/merges", "/api/merges/**"), s.composition()))

@@ -10,17 +10,23 @@ import java.util.stream.Collectors;
  */
 public enum Strategy {
     /** One adapter trained on each task in turn, starting from the last one: the naive baseline that forgets. */
-    SEQUENTIAL("sequential", Serving.ONE_ADAPTER),
+    SEQUENTIAL("sequential", Serving.ONE_ADAPTER,
+            "one adapter trained on each task in turn, its head grown; the naive baseline that forgets"),
     /** MOS: a new adapter per task pulled toward the earlier ones while it trains; retrieval at inference. */
-    PER_TASK_RETRIEVAL("per-task-retrieval", Serving.ADAPTER_PER_TASK),
+    PER_TASK_RETRIEVAL("per-task-retrieval", Serving.ADAPTER_PER_TASK,
+            "MOS: an adapter per task, pulled toward the earlier ones while it trains; retrieved per input without a task id"),
     /** A new adapter per task, then all of them merged (TIES by default) into the one stream adapter. */
-    MERGE_AFTER_TASK("merge-after-task", Serving.MERGED),
+    MERGE_AFTER_TASK("merge-after-task", Serving.MERGED,
+            "an adapter per task, then every task adapter merged (TIES by default) into the one stream adapter"),
     /** SEMA: a new adapter only when the task's descriptor z-scores show a shift, else reuse one with a new head. */
-    SEMA("sema", Serving.ADAPTER_PER_TASK),
+    SEMA("sema", Serving.ADAPTER_PER_TASK,
+            "SEMA: a new adapter only when the task's texts are a shift for every existing adapter's descriptor, else a new head on the best match"),
     /** A new adapter per task, started from the hypernetwork service's nearest registered adapter. */
-    HYPERNETWORK_WARM_START("hypernetwork-warm-start", Serving.ADAPTER_PER_TASK),
+    HYPERNETWORK_WARM_START("hypernetwork-warm-start", Serving.ADAPTER_PER_TASK,
+            "an adapter per task, started from the hypernetwork service's nearest registered adapter"),
     /** One adapter retrained on every task so far: the upper bound the others are compared with. */
-    JOINT("joint", Serving.ONE_ADAPTER);
+    JOINT("joint", Serving.ONE_ADAPTER,
+            "one adapter retrained on every task so far: the upper bound");
 
     /** What serves the stream after a task. */
     public enum Serving {
@@ -37,13 +43,17 @@ public enum Strategy {
 
     private final String id;
     private final Serving serving;
+    private final String summary;
 
-    Strategy(String id, Serving serving) {
+    Strategy(String id, Serving serving, String summary) {
         this.id = id;
         this.serving = serving;
+        this.summary = summary;
     }
 
     public String id() { return id; }
+
+    public String summary() { return summary; }
 
     public Serving serving() { return serving; }
 
