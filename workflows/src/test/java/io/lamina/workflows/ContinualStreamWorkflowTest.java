@@ -69,7 +69,7 @@ class ContinualStreamWorkflowTest {
 
     private static StreamPolicy policy(String strategy, double gate, Double maxFlipRate) {
         return new StreamPolicy(strategy, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value")),
-                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate, null, maxFlipRate, null, null, null, null);
+                new TrainingSettings(1, 8, 1e-3, 1, 32), false, gate, null, maxFlipRate, null, null, null, null, null);
     }
 
     /** Negative flip rate the mocked evaluation reports after each task. */
@@ -209,6 +209,21 @@ class ContinualStreamWorkflowTest {
     }
 
     @Test
+    void moraContinuesFromTheServingAdapterWithItsGate() throws Exception {
+        when(state.policy("mora")).thenReturn(policy("mora", 0.0, null));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9, 0.8);
+        StreamSnapshot snapshot = awaitCompleted(startStream("mora",
+                new TaskArrival("t1", "d1", "first", List.of("a")), new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        List<ServiceCommandActivities.TrainRequest> trained = trainRequests(2);
+        assertThat(trained.get(0).continual().rankGate()).isEqualTo(io.lamina.contracts.RankGateSettings.DEFAULTS);
+        assertThat(trained.get(0).continual().continueFromAdapterId()).isNull();
+        assertThat(trained.get(1).continual().continueFromAdapterId()).isEqualTo(snapshot.completed().get(0).adapterId());
+        verify(commands).changeStatus("mora", snapshot.completed().get(0).adapterId(), "RETIRED",
+                "superseded by " + snapshot.completed().get(1).adapterId());
+    }
+
+    @Test
     void jointTrainsOnEveryEarlierDatasetAndPerTaskRetrievalAnchorsToEarlierAdapters() throws Exception {
         when(state.policy("joint")).thenReturn(policy("joint", 0.0, null));
         when(state.policy("mos")).thenReturn(policy("per-task-retrieval", 0.0, null));
@@ -269,8 +284,8 @@ class ContinualStreamWorkflowTest {
         assertThat(policy(null, 0, null).strategy()).isEqualTo("per-task-retrieval");
         assertThat(policy("per-task-adapter", 0, null).strategy()).isEqualTo("per-task-retrieval");
         assertThat(policy("SEMA", 0, null).strategy()).isEqualTo("sema");
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> policy("mora", 0, null)).hasMessageContaining("not built yet");
+        assertThat(policy("mora", 0, null).mora().topK()).isEqualTo(16);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> policy("magic", 0, null))
-                .hasMessageContaining("available: sequential, per-task-retrieval, merge-after-task, sema, hypernetwork-warm-start, joint");
+                .hasMessageContaining("available: sequential, per-task-retrieval, merge-after-task, sema, mora, hypernetwork-warm-start, joint");
     }
 }

@@ -349,6 +349,7 @@ class PlatformEndToEndTest {
             sameTopics.put(label, reversed);
         });
         streamWithStrategy("s-sema", "sema", sameTopics);
+        streamWithStrategy("s-mora", "mora", MUSIC_COOKING);
         assertThat(post("/api/streams", Map.of("streamId", "s-joint")).statusCode()).isEqualTo(409);
 
         // sequential: one adapter continued from the first, its head grown; the first is retired
@@ -375,6 +376,18 @@ class PlatformEndToEndTest {
         JsonNode joint = awaitDone("s-joint", 2, Duration.ofMinutes(6));
         assertThat(adapter(joint.path("tasks").get(1).path("adapterId").asText()).path("lineage").toString())
                 .contains("dataset:" + joint.path("tasks").get(0).path("datasetId").asText());
+
+        // mora: one adapter whose rank-1 experts grow by 8 per task, the earlier ones frozen
+        JsonNode mora = awaitDone("s-mora", 2, Duration.ofMinutes(6));
+        String mora1 = mora.path("tasks").get(0).path("adapterId").asText(), mora2 = mora.path("tasks").get(1).path("adapterId").asText();
+        assertThat(adapter(mora1).path("status").asText()).isEqualTo("RETIRED");
+        Adapter grown = PeftAdapterFormat.fromZip(http.send(request("/api/adapters/" + mora2 + "/peft").build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body());
+        assertThat(grown.gate()).isNotNull();
+        assertThat(grown.spec().rank()).isEqualTo(16);
+        assertThat(Json.mapper().readTree(post("/api/streams/s-mora/predict",
+                Map.of("texts", List.of("Bake the cake at 180 degrees."))).body()).path("predictions").get(0).path("label").asText())
+                .isIn("weather", "sports", "music", "cooking");
 
         // sema: no distribution shift, so the second task shares the first adapter's weights
         JsonNode sema = awaitDone("s-sema", 2, Duration.ofMinutes(6));

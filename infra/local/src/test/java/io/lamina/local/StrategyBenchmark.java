@@ -26,10 +26,11 @@ import java.util.Map;
  * Prints a markdown table (mean ± std over seeds) and writes it to {@code bench/strategies.md}.
  *
  * <pre>./mvnw -q -pl infra/local exec:java -Dexec.mainClass=io.lamina.local.StrategyBenchmark -Dexec.classpathScope=test [-Dexec.args="3 60 20"]</pre>
- * args: seeds, train examples per class, test examples per class.
+ * args: seeds, train examples per class, test examples per class, and optionally a comma-separated
+ * subset of the strategies (all by default).
  */
 public final class StrategyBenchmark {
-    static final List<String> STRATEGIES = List.of("sequential", "per-task-retrieval", "merge-after-task", "sema",
+    static final List<String> STRATEGIES = List.of("sequential", "per-task-retrieval", "merge-after-task", "sema", "mora",
             "hypernetwork-warm-start", "joint");
 
     record StreamSpec(String name, PartOfSpeech pos, int tasks, int classesPerTask) {
@@ -46,6 +47,7 @@ public final class StrategyBenchmark {
         int seeds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
         int trainPerClass = args.length > 1 ? Integer.parseInt(args[1]) : 60;
         int testPerClass = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+        List<String> strategies = args.length > 3 ? List.of(args[3].split(",")) : STRATEGIES;
         Path home = Files.createTempDirectory("lamina-strategies");
         Map<String, List<Run>> results = new LinkedHashMap<>();
         try (EmbeddedStack stack = EmbeddedStack.start(home, StackPorts.free())) {
@@ -54,7 +56,7 @@ public final class StrategyBenchmark {
                 for (int seed = 1; seed <= seeds; seed++) {
                     List<SupersenseStream.TaskData> tasks = SupersenseStream.build(spec.pos(), spec.tasks(), spec.classesPerTask(),
                             trainPerClass, testPerClass, seed);
-                    for (String strategy : STRATEGIES) {
+                    for (String strategy : strategies) {
                         String streamId = (spec.pos().name().toLowerCase(Locale.ROOT) + "-" + strategy + "-s" + seed);
                         Run run = run(api, streamId, strategy, seed, tasks);
                         results.computeIfAbsent(spec.name() + "|" + strategy, k -> new ArrayList<>()).add(run);

@@ -13,10 +13,13 @@ import java.util.List;
  *                             adapters after every step, with {@code anchorMomentum}
  * @param reuseCandidateIds    {@code sema}: adapters whose descriptors decide whether this task needs a
  *                             new adapter; with {@code expansionThreshold} on the z-score
+ * @param rankGate             {@code mora}: train new rank-1 experts gated per token, behind the frozen
+ *                             experts of {@code continueFromAdapterId}
  */
 public record ContinualTraining(List<String> extraDatasetIds, String continueFromAdapterId, List<String> anchorAdapterIds,
-                                Double anchorMomentum, List<String> reuseCandidateIds, Double expansionThreshold) {
-    public static final ContinualTraining NONE = new ContinualTraining(null, null, null, null, null, null);
+                                Double anchorMomentum, List<String> reuseCandidateIds, Double expansionThreshold,
+                                RankGateSettings rankGate) {
+    public static final ContinualTraining NONE = new ContinualTraining(null, null, null, null, null, null, null);
 
     public ContinualTraining {
         extraDatasetIds = extraDatasetIds == null ? List.of() : List.copyOf(extraDatasetIds);

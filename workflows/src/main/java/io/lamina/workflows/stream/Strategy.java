@@ -21,6 +21,9 @@ public enum Strategy {
     /** SEMA: a new adapter only when the task's descriptor z-scores show a shift, else reuse one with a new head. */
     SEMA("sema", Serving.ADAPTER_PER_TASK,
             "SEMA: a new adapter only when the task's texts are a shift for every existing adapter's descriptor, else a new head on the best match"),
+    /** MoRA: one adapter of rank-1 experts; each task appends experts (earlier ones frozen), gated per token. */
+    MORA("mora", Serving.ONE_ADAPTER,
+            "MoRA: one adapter of rank-1 experts; each task adds experts behind the frozen earlier ones, self-activated per token"),
     /** A new adapter per task, started from the hypernetwork service's nearest registered adapter. */
     HYPERNETWORK_WARM_START("hypernetwork-warm-start", Serving.ADAPTER_PER_TASK,
             "an adapter per task, started from the hypernetwork service's nearest registered adapter"),
@@ -64,9 +67,6 @@ public enum Strategy {
             if (s.id.equals(key)) return s;
         }
         String known = Arrays.stream(values()).map(Strategy::id).collect(Collectors.joining(", "));
-        if (key.equals("mora")) {
-            throw new IllegalArgumentException("strategy 'mora' is not built yet (its rank-1 expert layer is missing from the engine); available: " + known);
-        }
         throw new IllegalArgumentException("strategy '" + id + "' is not available (available: " + known + ")");
     }
 }

@@ -1,6 +1,7 @@
 package io.lamina.workflows.stream;
 
 import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.RankGateSettings;
 import io.lamina.contracts.TrainingSettings;
 
 /**
@@ -16,11 +17,13 @@ import io.lamina.contracts.TrainingSettings;
  * @param expansionThreshold   {@code sema}: z-score above which a task gets a new adapter (default 0.5)
  * @param mergeMethod          {@code merge-after-task}: the composition service's merge method (default {@code ties})
  * @param mergeParams          its parameters (default {@code {"density": 0.5}}, which TIES and DARE need)
+ * @param mora                 {@code mora}: the experts' gate (default τ 0.25, top-k 16, no pruning); each task adds
+ *                             {@code adapter.rank} experts
  */
 public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSettings training, boolean warmStart,
                            double minAverageAccuracy, Double maxForgetting, Double maxNegativeFlipRate,
                            Double anchorMomentum, Double expansionThreshold, String mergeMethod,
-                           java.util.Map<String, Object> mergeParams) {
+                           java.util.Map<String, Object> mergeParams, RankGateSettings mora) {
     public static final double DEFAULT_ANCHOR_MOMENTUM = 0.1;
     public static final double DEFAULT_EXPANSION_THRESHOLD = 0.5;
     public static final String DEFAULT_MERGE_METHOD = "ties";
@@ -36,6 +39,10 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
         if (expansionThreshold == null) expansionThreshold = DEFAULT_EXPANSION_THRESHOLD;
         if (mergeMethod == null || mergeMethod.isBlank()) mergeMethod = DEFAULT_MERGE_METHOD;
         mergeParams = mergeParams == null ? java.util.Map.of("density", 0.5) : java.util.Map.copyOf(mergeParams);
+        if (mora == null) mora = RankGateSettings.DEFAULTS;
+        if (!(mora.temperature() > 0) || mora.topK() < 1 || !(mora.pruneThreshold() >= -1 && mora.pruneThreshold() <= 1)) {
+            throw new IllegalArgumentException("mora needs temperature > 0, topK >= 1 and pruneThreshold in [-1, 1], got " + mora);
+        }
         if (!(maxForgetting >= 0 && maxForgetting <= 1)) throw new IllegalArgumentException("maxForgetting must be in [0, 1], got " + maxForgetting);
         if (!(maxNegativeFlipRate >= 0 && maxNegativeFlipRate <= 1)) {
             throw new IllegalArgumentException("maxNegativeFlipRate must be in [0, 1], got " + maxNegativeFlipRate);
@@ -52,6 +59,6 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
 
     public StreamPolicy withStrategy(String s) {
         return new StreamPolicy(s, adapter, training, warmStart, minAverageAccuracy, maxForgetting, maxNegativeFlipRate,
-                anchorMomentum, expansionThreshold, mergeMethod, mergeParams);
+                anchorMomentum, expansionThreshold, mergeMethod, mergeParams, mora);
     }
 }

@@ -76,11 +76,12 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         lineage.add(new LineageEdge("dataset:" + input.task().datasetId(), LineageEdge.TRAINED_ON));
         ContinualTraining continual = switch (strategy) {
             case SEQUENTIAL -> serving.isEmpty() ? ContinualTraining.NONE
-                    : new ContinualTraining(null, serving.get(0), null, null, null, null);
+                    : new ContinualTraining(null, serving.get(0), null, null, null, null, null);
+            case MORA -> new ContinualTraining(null, serving.isEmpty() ? null : serving.get(0), null, null, null, null, policy.mora());
             case JOINT -> new ContinualTraining(input.previous().stream().map(CompletedTask::datasetId).toList(),
-                    null, null, null, null, null);
-            case PER_TASK_RETRIEVAL -> new ContinualTraining(null, null, promotedTaskAdapters, policy.anchorMomentum(), null, null);
-            case SEMA -> new ContinualTraining(null, null, null, null, promotedTaskAdapters, policy.expansionThreshold());
+                    null, null, null, null, null, null);
+            case PER_TASK_RETRIEVAL -> new ContinualTraining(null, null, promotedTaskAdapters, policy.anchorMomentum(), null, null, null);
+            case SEMA -> new ContinualTraining(null, null, null, null, promotedTaskAdapters, policy.expansionThreshold(), null);
             default -> ContinualTraining.NONE;
         };
         for (String extra : continual.extraDatasetIds()) lineage.add(new LineageEdge("dataset:" + extra, LineageEdge.TRAINED_ON));

@@ -2,6 +2,8 @@ package io.lamina.trainingworker.domain;
 
 import io.lamina.contracts.AdapterSettings;
 import io.lamina.contracts.ContinualTraining;
+import io.lamina.contracts.RankGateSettings;
+import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.contracts.Json;
 import io.lamina.contracts.LabeledText;
 import io.lamina.contracts.Messages;
@@ -187,13 +189,18 @@ public class TrainingJobs {
         }
 
         var checkpoints = new DirectoryCheckpointStore(properties.checkpointRoot().resolve(safeName(command.jobId())));
+        RankGate gate = null;
+        if (continual.rankGate() != null) {
+            RankGateSettings g = continual.rankGate();
+            gate = new RankGate((float) g.temperature(), g.topK(), (float) g.pruneThreshold());
+        }
         if (adapter == null) {
             adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
                     },
-                    checkpoints, provenance, anchor));
+                    checkpoints, provenance, anchor, gate));
             // sequential: one adapter for the whole stream, its head grows by this task's classes
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }

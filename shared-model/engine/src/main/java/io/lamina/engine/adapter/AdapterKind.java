@@ -2,7 +2,12 @@ package io.lamina.engine.adapter;
 
 /** Adapter types the engine knows. New types are added here first, then get their own package. */
 public enum AdapterKind {
-    LORA("LORA");
+    LORA("LORA"),
+    /**
+     * MoRA: LoRA-shaped factors whose rank-1 experts are gated per token ({@code RankGate}). Not a
+     * PEFT type: PEFT would apply the factors ungated, so its {@code peft_type} makes PEFT refuse it.
+     */
+    MORA("LAMINA_MORA");
 
     private final String peftType;
 

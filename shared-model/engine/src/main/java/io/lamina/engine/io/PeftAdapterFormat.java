@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.continual.TaskDescriptor;
@@ -108,7 +109,7 @@ public final class PeftAdapterFormat {
     /** The adapter directory as file name to content. */
     public static SortedMap<String, byte[]> toFiles(Adapter adapter) {
         if (adapter == null) throw new IllegalArgumentException("adapter must not be null");
-        if (adapter.kind() != AdapterKind.LORA) throw new IllegalArgumentException("unsupported adapter kind " + adapter.kind());
+        if (adapter.kind() != AdapterKind.LORA && adapter.kind() != AdapterKind.MORA) throw new IllegalArgumentException("unsupported adapter kind " + adapter.kind());
         if (adapter.spec() == null) throw new IllegalArgumentException("adapter has no LoRA spec");
         if (adapter.head() == null) throw new IllegalArgumentException("adapter has no head");
         requireText(adapter.baseModelId(), "adapter base model id");
@@ -243,6 +244,12 @@ public final class PeftAdapterFormat {
         m.put("base_fingerprint", a.baseFingerprint());
         m.put("num_layers", g.layers);
         m.put("hidden_size", g.hidden);
+        if (a.gate() != null) {
+            ObjectNode gate = m.putObject("gate");
+            gate.put("temperature", a.gate().temperature());
+            gate.put("top_k", a.gate().topK());
+            gate.put("prune_threshold", a.gate().pruneThreshold());
+        }
         ObjectNode head = m.putObject("head");
         ArrayNode labels = head.putArray("labels");
         a.head().labels().forEach(labels::add);
@@ -320,6 +327,19 @@ public final class PeftAdapterFormat {
         if (configBase != null && !configBase.isNull() && !baseModelId.equals(configBase.asText())) {
             throw new IllegalArgumentException(CONFIG + ": base_model_name_or_path '" + configBase.asText() + "' does not match " + LAMINA + " base_model_id '" + baseModelId + "'");
         }
+        RankGate gate = null;
+        JsonNode gateNode = meta.get("gate");
+        if (kind == AdapterKind.MORA) {
+            if (gateNode == null || !gateNode.isObject()) throw new IllegalArgumentException(LAMINA + ": a MORA adapter needs object 'gate'");
+            try {
+                gate = new RankGate((float) number(gateNode, "temperature", LAMINA + " gate"), intField(gateNode, "top_k", LAMINA + " gate"),
+                        (float) number(gateNode, "prune_threshold", LAMINA + " gate"));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(LAMINA + ": " + e.getMessage(), e);
+            }
+        } else if (gateNode != null && !gateNode.isNull()) {
+            throw new IllegalArgumentException(LAMINA + ": 'gate' belongs to MORA adapters, this one is " + kind);
+        }
         int layers = intField(meta, "num_layers", LAMINA);
         int hidden = intField(meta, "hidden_size", LAMINA);
         if (layers < 1 || layers > 1000) throw new IllegalArgumentException(LAMINA + ": num_layers must be in [1, 1000], got " + layers);
@@ -396,7 +416,7 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate);
     }
 
     /**

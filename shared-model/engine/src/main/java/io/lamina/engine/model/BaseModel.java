@@ -18,6 +18,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.tensor.HostTensor;
 
 import java.io.IOException;
@@ -237,9 +238,7 @@ public final class BaseModel {
         if (adapterOrNull != null && adapterOrNull.baseFingerprint() != null && !adapterOrNull.baseFingerprint().equals(fingerprint)) {
             throw new IllegalArgumentException("adapter was made for base " + adapterOrNull.baseFingerprint() + ", not " + fingerprint);
         }
-        return embedTokens(tokenize(texts, maxLength),
-                adapterOrNull == null ? null : adapterOrNull.spec(),
-                adapterOrNull == null ? null : adapterOrNull.weights());
+        return embedTokens(tokenize(texts, maxLength), adapterOrNull);
     }
 
     /**
@@ -377,8 +376,9 @@ public final class BaseModel {
                     String target = targets.get(t);
                     float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
                     // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
-                    NDArray delta = in.matMul(lora.a()[l][t].transpose()).matMul(lora.b()[l][t].transpose())
-                            .mul(Autograd.constant(mgr, s));
+                    NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
+                    if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
+                    NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
                     switch (target) {
                         case "query" -> q = q.add(delta);
                         case "key" -> k = k.add(delta);
@@ -400,6 +400,68 @@ public final class BaseModel {
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
         return pooled.normalize(2, 1, 1e-12);
+    }
+
+    /**
+     * MoRA's per-token weights of the rank-1 experts, {@code [N, R]} for activations {@code h = x A^T}:
+     * softmax of the normalised activations over the temperature, zero outside the {@code topK}
+     * largest and for experts below the prune threshold. The masks carry no gradient; the softmax does.
+     */
+    public static NDArray expertWeights(NDManager mgr, NDArray h, RankGate gate) {
+        long rank = h.getShape().get(1);
+        NDArray norm = h.square().sum(new int[]{1}, true).sqrt().add(Autograd.constant(mgr, 1e-12f));
+        NDArray scores = h.div(norm);                                                               // s, scale-invariant
+        NDArray w = scores.div(Autograd.constant(mgr, gate.temperature())).softmax(1);
+        NDArray keep = scores.gte(Autograd.constant(mgr, gate.pruneThreshold()));
+        if (gate.topK() < rank) {
+            boolean grad = Autograd.disable();
+            try {
+                NDArray kth = w.sort(1).get(":, " + (rank - gate.topK()) + ":" + (rank - gate.topK() + 1));  // [N, 1]
+                keep = keep.logicalAnd(w.gte(kth));
+            } finally {
+                Autograd.restore(grad);
+            }
+        }
+        return w.mul(keep.toType(ai.djl.ndarray.types.DataType.FLOAT32, false));
+    }
+
+    /**
+     * Inference with an adapter: LoRA merged into the projection weights, MoRA (whose gate is not
+     * linear) applied unmerged. {@code adapterOrNull == null} is the base model.
+     */
+    public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
+        if (adapterOrNull == null || adapterOrNull.gate() == null) {
+            return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
+        }
+        Adapter a = adapterOrNull;
+        float[][] out = new float[ids.size()][];
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            int targets = a.spec().targetModules().size();
+            NDArray[][] aa = new NDArray[layers.length][targets];
+            NDArray[][] bb = new NDArray[layers.length][targets];
+            for (int l = 0; l < layers.length; l++) {
+                for (int t = 0; t < targets; t++) {
+                    HostTensor ha = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'A'));
+                    HostTensor hb = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'B'));
+                    if (ha == null || hb == null) throw new IllegalArgumentException("MoRA adapter lacks factors of layer " + l);
+                    aa[l][t] = mgr.create(ha.data(), new Shape(ha.shape())).toDevice(device, false);
+                    bb[l][t] = mgr.create(hb.data(), new Shape(hb.shape())).toDevice(device, false);
+                }
+            }
+            LoraArrays lora = new LoraArrays(a.spec(), aa, bb, a.gate());
+            for (int start = 0; start < ids.size(); start += INFERENCE_BATCH) {
+                int end = Math.min(ids.size(), start + INFERENCE_BATCH);
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    float[] flat = encode(mgr, ids.subList(start, end), lora, false).toFloatArray();
+                    for (int i = start; i < end; i++) out[i] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
     }
 
     /**

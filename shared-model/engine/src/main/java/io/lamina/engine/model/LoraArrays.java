@@ -2,14 +2,21 @@ package io.lamina.engine.model;
 
 import ai.djl.ndarray.NDArray;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.mora.RankGate;
 
 /**
  * LoRA factors on the model's device, for {@link BaseModel#encode}: {@code a[layer][t]} is
  * {@code [rank, hidden]} and {@code b[layer][t]} is {@code [hidden, rank]}, where {@code t}
  * indexes {@code spec.targetModules()}. The projection {@code y = x W^T + b} of a target
- * becomes {@code y + scaling * dropout(x) A^T B^T}. The caller owns the arrays.
+ * becomes {@code y + scaling * dropout(x) A^T B^T}, or with a MoRA {@code gate}
+ * {@code y + scaling * (w ⊙ dropout(x) A^T) B^T} with {@code w} the per-token expert weights. The
+ * caller owns the arrays.
  */
-public record LoraArrays(LoraSpec spec, NDArray[][] a, NDArray[][] b) {
+public record LoraArrays(LoraSpec spec, NDArray[][] a, NDArray[][] b, RankGate gate) {
+    public LoraArrays(LoraSpec spec, NDArray[][] a, NDArray[][] b) {
+        this(spec, a, b, null);
+    }
+
     public LoraArrays {
         if (a.length != b.length) throw new IllegalArgumentException("A has " + a.length + " layers, B has " + b.length);
         for (int l = 0; l < a.length; l++) {

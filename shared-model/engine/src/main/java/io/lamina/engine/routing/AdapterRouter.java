@@ -65,13 +65,13 @@ public final class AdapterRouter {
 
     /**
      * The blends a routed batch needs, in order: each adapter, then (when {@link #retrieves}) the base
-     * model as a zero-weight blend. {@link #route} reads embeddings in this order.
+     * model as {@code null}. {@link #route} reads embeddings in this order.
      */
     public static List<LoraBlend> slots(List<Adapter> adapters) {
         requireHeads(adapters);
         List<LoraBlend> out = new ArrayList<>(adapters.size() + 1);
         for (Adapter a : adapters) out.add(LoraBlend.of(a));
-        if (retrieves(adapters)) out.add(LoraBlend.weighted(List.of(adapters.get(0)), 0f));
+        if (retrieves(adapters)) out.add(null); // the base model
         return out;
     }
 

@@ -142,11 +142,48 @@ public final class MixedAdapterEncoder {
      *
      * @return {@code [ids.size()][hidden]} in the order of {@code ids}
      */
+    private static boolean gated(LoraBlend b) {
+        return b != null && b.adapters().stream().anyMatch(a -> a.gate() != null);
+    }
+
+    /**
+     * MoRA's gate is not linear in the factors, so its rows cannot share the stacked LoRA pass: each
+     * MoRA adapter's rows run through the base model's own forward with that adapter, the others
+     * through the mixed pass. A MoRA adapter can only be used alone with weight 1.
+     */
+    private float[][] withGatedRows(List<long[]> ids, List<LoraBlend> blendPerRow) {
+        float[][] out = new float[ids.size()][];
+        Map<io.lamina.engine.adapter.Adapter, List<Integer>> gatedRows = new IdentityHashMap<>();
+        List<Integer> mixedRows = new ArrayList<>();
+        for (int i = 0; i < ids.size(); i++) {
+            LoraBlend b = blendPerRow.get(i);
+            if (!gated(b)) {
+                mixedRows.add(i);
+                continue;
+            }
+            if (b.adapters().size() != 1 || b.weight(0) != 1f) {
+                throw new IllegalArgumentException("a MoRA adapter is gated per token and cannot be blended with weights or other adapters");
+            }
+            gatedRows.computeIfAbsent(b.adapters().get(0), k -> new ArrayList<>()).add(i);
+        }
+        for (Map.Entry<io.lamina.engine.adapter.Adapter, List<Integer>> e : gatedRows.entrySet()) {
+            List<long[]> sub = e.getValue().stream().map(ids::get).toList();
+            float[][] emb = base.embedTokens(sub, e.getKey());
+            for (int j = 0; j < emb.length; j++) out[e.getValue().get(j)] = emb[j];
+        }
+        if (!mixedRows.isEmpty()) {
+            float[][] emb = embedTokens(mixedRows.stream().map(ids::get).toList(), mixedRows.stream().map(blendPerRow::get).toList());
+            for (int j = 0; j < emb.length; j++) out[mixedRows.get(j)] = emb[j];
+        }
+        return out;
+    }
+
     public float[][] embedTokens(List<long[]> ids, List<LoraBlend> blendPerRow) {
         int n = ids.size();
         if (blendPerRow.size() != n) throw new IllegalArgumentException(n + " sequences but " + blendPerRow.size() + " blends");
         float[][] out = new float[n][];
         if (n == 0) return out;
+        if (blendPerRow.stream().anyMatch(MixedAdapterEncoder::gated)) return withGatedRows(ids, blendPerRow);
 
         // distinct blends become slots; base rows get slot -1 for now
         Map<LoraBlend, Integer> slotOf = new HashMap<>();

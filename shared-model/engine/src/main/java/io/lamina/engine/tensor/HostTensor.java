@@ -61,4 +61,29 @@ public record HostTensor(long[] shape, float[] data) {
 
     @Override
     public String toString() { return "HostTensor" + Arrays.toString(shape); }
+
+    /** {@code [r1, c]} above {@code [r2, c]}: {@code [r1 + r2, c]}. */
+    public static HostTensor concatRows(HostTensor top, HostTensor bottom) {
+        if (top.shape().length != 2 || bottom.shape().length != 2 || top.shape()[1] != bottom.shape()[1]) {
+            throw new IllegalArgumentException("cannot stack " + java.util.Arrays.toString(top.shape()) + " on " + java.util.Arrays.toString(bottom.shape()));
+        }
+        float[] d = new float[top.data().length + bottom.data().length];
+        System.arraycopy(top.data(), 0, d, 0, top.data().length);
+        System.arraycopy(bottom.data(), 0, d, top.data().length, bottom.data().length);
+        return new HostTensor(new long[]{top.shape()[0] + bottom.shape()[0], top.shape()[1]}, d);
+    }
+
+    /** {@code [r, c1]} left of {@code [r, c2]}: {@code [r, c1 + c2]}. */
+    public static HostTensor concatColumns(HostTensor left, HostTensor right) {
+        if (left.shape().length != 2 || right.shape().length != 2 || left.shape()[0] != right.shape()[0]) {
+            throw new IllegalArgumentException("cannot join " + java.util.Arrays.toString(left.shape()) + " and " + java.util.Arrays.toString(right.shape()));
+        }
+        int rows = (int) left.shape()[0], c1 = (int) left.shape()[1], c2 = (int) right.shape()[1];
+        float[] d = new float[rows * (c1 + c2)];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(left.data(), i * c1, d, i * (c1 + c2), c1);
+            System.arraycopy(right.data(), i * c2, d, i * (c1 + c2) + c1, c2);
+        }
+        return new HostTensor(new long[]{rows, c1 + c2}, d);
+    }
 }

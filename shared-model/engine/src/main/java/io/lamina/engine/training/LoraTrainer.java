@@ -11,6 +11,7 @@ import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
@@ -102,8 +103,11 @@ public final class LoraTrainer {
         int stepsPerEpoch = (n + ts.batchSize() - 1) / ts.batchSize();
         int totalSteps = ts.epochs() * stepsPerEpoch;
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
-        Map<String, HostTensor> initial = initialLora(r);
-        String signature = signature(r, initial);
+        // MoRA: the warm start's experts stay frozen in front of this run's new ones.
+        Map<String, HostTensor> frozen = frozenExperts(r);
+        Map<String, HostTensor> initial = r.gateOrNull() != null
+                ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), ts.seed()) : initialLora(r);
+        String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
         float[][] basePrototypes = classMeans(baseEmbeddings, y, classes, ts.seed()).normalisedRows();
@@ -125,7 +129,9 @@ public final class LoraTrainer {
             } else {
                 start.putAll(initial);
                 // Fresh factors have B = 0, so the initial adapter embeds exactly as the base model does.
-                float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings : base.embedTokens(ids, spec, initial);
+                float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
+                        : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
+                        : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
             }
 
@@ -144,7 +150,7 @@ public final class LoraTrainer {
                     b[l][t] = pb.value();
                 }
             }
-            LoraArrays lora = new LoraArrays(spec, a, b);
+            java.util.function.Supplier<LoraArrays> lora = loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
@@ -201,8 +207,10 @@ public final class LoraTrainer {
             // A retried job that resumed says from where: its result equals an uninterrupted run's.
             if (startStep > 0) details.put("resumed-at-step", Integer.toString(startStep));
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
-            Adapter adapter = Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(),
-                    new AdapterProvenance(AdapterProvenance.TRAINED, details));
+            if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
+            AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
+            Adapter adapter = r.gateOrNull() != null ? moraAdapter(spec, frozen, weights, r.gateOrNull(), trainedHead).withProvenance(provenance)
+                    : Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(), provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
             log.info("LoRA training done: {} steps, final epoch loss {}", totalSteps, lastEpochMeanLoss);
@@ -227,7 +235,7 @@ public final class LoraTrainer {
             texts.add(data.get(i).text());
         }
         List<long[]> ids = base.tokenize(texts, maxLength);
-        float[][] under = classMeans(base.embedTokens(ids, adapter.spec(), adapter.weights()), y, labels.size(), seed).normalisedRows();
+        float[][] under = classMeans(base.embedTokens(ids, adapter), y, labels.size(), seed).normalisedRows();
         float[][] frozen = classMeans(base.embedTokens(ids, null, null), y, labels.size(), seed).normalisedRows();
         return new PrototypeHead(labels, under, HEAD_SCALE, frozen);
     }
@@ -240,7 +248,7 @@ public final class LoraTrainer {
      * <p>AdamW is written here on NDArrays rather than using DJL's {@code Optimizer} because its
      * moments must go into checkpoints, and DJL's optimizers keep them private.
      */
-    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, LoraArrays lora, Param head,
+    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, java.util.function.Supplier<LoraArrays> lora, Param head,
                        List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts) {
         List<long[]> batchIds = new ArrayList<>(batch.length);
         int[] labels = new int[batch.length];
@@ -253,7 +261,7 @@ public final class LoraTrainer {
             Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed(), step));
             NDArray loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray embeddings = base.encode(mgr, batchIds, lora, true);                  // [B, H]
+                NDArray embeddings = base.encode(mgr, batchIds, lora.get(), true);            // [B, H]
                 loss = headLoss(mgr, embeddings, head.value(), labels, classes);
                 collector.backward(loss);
             }
@@ -399,6 +407,72 @@ public final class LoraTrainer {
         return new HostTensor(t.shape(), flat);
     }
 
+    /** The factors a step uses: the trained ones, behind the frozen MoRA experts when there are any. */
+    private static java.util.function.Supplier<LoraArrays> loraArrays(NDManager mgr, LoraSpec spec, NDArray[][] a, NDArray[][] b,
+                                                                      Map<String, HostTensor> frozen, RankGate gate) {
+        if (frozen.isEmpty()) {
+            LoraArrays fixed = new LoraArrays(spec, a, b, gate);
+            return () -> fixed;
+        }
+        int layers = a.length, targets = spec.targetModules().size();
+        NDArray[][] fa = new NDArray[layers][targets], fb = new NDArray[layers][targets];
+        for (int l = 0; l < layers; l++) {
+            for (int t = 0; t < targets; t++) {
+                HostTensor ha = frozen.get(LoraSpec.peftKey(l, spec.targetModules().get(t), 'A'));
+                HostTensor hb = frozen.get(LoraSpec.peftKey(l, spec.targetModules().get(t), 'B'));
+                fa[l][t] = mgr.create(ha.data(), new Shape(ha.shape()));
+                fb[l][t] = mgr.create(hb.data(), new Shape(hb.shape()));
+                NDScope.unregister(fa[l][t], fb[l][t]);
+            }
+        }
+        LoraSpec full = new LoraSpec(spec.rank() + (int) fa[0][0].getShape().get(0), spec.alpha(), spec.dropout(), spec.targetModules());
+        // Rebuilt inside every step's scope: the joined arrays are part of the step's graph (gradients reach
+        // only the new experts, the frozen ones are constants).
+        return () -> {
+            NDArray[][] ja = new NDArray[layers][targets], jb = new NDArray[layers][targets];
+            for (int l = 0; l < layers; l++) {
+                for (int t = 0; t < targets; t++) {
+                    ja[l][t] = fa[l][t].concat(a[l][t], 0);
+                    jb[l][t] = fb[l][t].concat(b[l][t], 1);
+                }
+            }
+            return new LoraArrays(full, ja, jb, gate);
+        };
+    }
+
+    /** The experts of a MoRA warm start with this run's targets (empty for LoRA runs or without a MoRA warm start). */
+    private Map<String, HostTensor> frozenExperts(TrainingRequest r) {
+        Adapter warm = r.warmStartOrNull();
+        if (r.gateOrNull() == null || warm == null) return Map.of();
+        if (warm.gate() == null) throw new IllegalArgumentException("a MoRA run continues from a MoRA adapter, not " + warm.kind());
+        if (!warm.spec().targetModules().equals(r.lora().targetModules())) {
+            throw new IllegalArgumentException("MoRA warm start targets " + warm.spec().targetModules() + ", this run " + r.lora().targetModules());
+        }
+        if (warm.baseFingerprint() != null && !warm.baseFingerprint().equals(base.fingerprint())) {
+            throw new IllegalArgumentException("MoRA warm start belongs to another base model");
+        }
+        return warm.weights();
+    }
+
+    private static int frozenRank(Map<String, HostTensor> frozen, LoraSpec spec) {
+        if (frozen.isEmpty()) return 0;
+        return (int) frozen.get(LoraSpec.peftKey(0, spec.targetModules().get(0), 'A')).shape()[0];
+    }
+
+    /** A MoRA adapter whose experts are the frozen ones followed by {@code trained} (A rows, B columns). */
+    private Adapter moraAdapter(LoraSpec spec, Map<String, HostTensor> frozen, Map<String, HostTensor> trained, RankGate gate,
+                                PrototypeHead head) {
+        Map<String, HostTensor> joined = new TreeMap<>();
+        for (Map.Entry<String, HostTensor> e : trained.entrySet()) {
+            HostTensor old = frozen.get(e.getKey());
+            joined.put(e.getKey(), old == null ? e.getValue() : e.getKey().endsWith("lora_A.weight")
+                    ? HostTensor.concatRows(old, e.getValue()) : HostTensor.concatColumns(old, e.getValue()));
+        }
+        LoraSpec full = new LoraSpec(spec.rank() + frozenRank(frozen, spec), spec.alpha(), spec.dropout(), spec.targetModules());
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        return Adapter.mora(full, joined, gate, h, base.id(), base.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+    }
+
     /** One anchored factor: {@code value ← keep·value + target}, with {@code keep = 1 − m} and {@code target = m·anchor} (run-lived). */
     private record AnchorPull(NDArray value, NDArray target, float keep) {
     }
@@ -481,7 +555,7 @@ public final class LoraTrainer {
     }
 
     /** Hash of everything that determines the run's trajectory, so a checkpoint only resumes its own run. */
-    private String signature(TrainingRequest r, Map<String, HostTensor> initial) {
+    private String signature(TrainingRequest r, Map<String, HostTensor> initial, Map<String, HostTensor> frozen) {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             update(d, base.fingerprint());
@@ -500,6 +574,13 @@ public final class LoraTrainer {
                     buf.asFloatBuffer().put(e.getValue().data());
                     d.update(buf);
                 }
+            }
+            if (r.gateOrNull() != null) update(d, "gate " + r.gateOrNull());
+            for (Map.Entry<String, HostTensor> e : new TreeMap<>(frozen).entrySet()) {
+                update(d, "frozen " + e.getKey());
+                ByteBuffer buf = ByteBuffer.allocate(4 * e.getValue().data().length);
+                buf.asFloatBuffer().put(e.getValue().data());
+                d.update(buf);
             }
             for (Map.Entry<String, HostTensor> e : initial.entrySet()) {
                 update(d, e.getKey());

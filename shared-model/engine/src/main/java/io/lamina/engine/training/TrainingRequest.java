@@ -3,6 +3,7 @@ package io.lamina.engine.training;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.mora.RankGate;
 
 import java.util.HashSet;
 import java.util.List;
@@ -19,14 +20,22 @@ import java.util.Set;
  * @param checkpointsOrNull  where to save/resume checkpoints ({@code null} for none)
  * @param provenanceDetails  extra provenance details copied into the adapter (e.g. dataset-sha256)
  * @param anchorOrNull       MOS adapter merging toward earlier tasks' adapters ({@code null} for none)
+ * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
+ *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                              Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull) {
+                              Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null);
+    }
+
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, null);
     }
 
     public TrainingRequest {
