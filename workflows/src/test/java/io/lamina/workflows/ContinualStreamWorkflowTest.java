@@ -224,6 +224,23 @@ class ContinualStreamWorkflowTest {
     }
 
     @Test
+    void aTaskThatFailsIsRecordedAndTheStreamGoesOn() throws Exception {
+        when(state.policy("f")).thenReturn(policy(0.0));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9);
+        doThrow(new IllegalArgumentException("example label 'x' is not among [a]"))
+                .when(commands).train(argThat(r -> r != null && r.taskKey().equals("bad")));
+        StreamSnapshot snapshot = awaitCompleted(startStream("f",
+                new TaskArrival("bad", "d0", "broken", List.of("a")), new TaskArrival("t1", "d1", "first", List.of("a"))), 2);
+        assertThat(snapshot.completed().get(0).adapterId()).isNull();
+        assertThat(snapshot.completed().get(1).promoted()).isTrue();
+        verify(state).status(eq("f"), eq("bad"), eq("FAILED"), isNull(), contains("example label 'x' is not among [a]"));
+        ArgumentCaptor<List<EvaluationTask>> seen = ArgumentCaptor.captor();
+        verify(commands).evaluate(eq("f"), eq("t1"), anyList(), seen.capture(), anyList());
+        assertThat(seen.getValue()).extracting(EvaluationTask::taskKey).containsExactly("t1");
+    }
+
+    @Test
     void jointTrainsOnEveryEarlierDatasetAndPerTaskRetrievalAnchorsToEarlierAdapters() throws Exception {
         when(state.policy("joint")).thenReturn(policy("joint", 0.0, null));
         when(state.policy("mos")).thenReturn(policy("per-task-retrieval", 0.0, null));

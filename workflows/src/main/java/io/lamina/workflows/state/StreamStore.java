@@ -150,7 +150,7 @@ public class StreamStore {
         int n = tasks.size();
         List<List<Double>> matrix = new ArrayList<>();
         for (TaskView t : tasks) {
-            if (t.accuracyRow() == null) break;
+            if (t.accuracyRow() == null) continue; // not evaluated (yet, or failed)
             List<Double> row = new ArrayList<>(t.accuracyRow());
             while (row.size() < n) row.add(null);
             matrix.add(row);

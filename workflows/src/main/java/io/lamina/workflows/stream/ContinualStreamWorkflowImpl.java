@@ -1,6 +1,12 @@
 package io.lamina.workflows.stream;
 
 import io.lamina.workflows.TaskQueues;
+import io.lamina.workflows.activities.StreamStateActivities;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.ChildWorkflowFailure;
+import java.time.Duration;
 import io.lamina.workflows.task.TaskInput;
 import io.lamina.workflows.task.TaskLifecycleWorkflow;
 import io.lamina.workflows.task.TaskOutcome;
@@ -20,6 +26,11 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
     private final List<CompletedTask> completed = new ArrayList<>();
     private final List<TaskArrival> pending = new ArrayList<>();
     private boolean paused;
+    private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
+            ActivityOptions.newBuilder()
+                    .setStartToCloseTimeout(Duration.ofSeconds(30))
+                    .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(10).build())
+                    .build());
     /** A pause/resume signal can arrive before run() starts; it wins over the run's initial state. */
     private Boolean pausedBySignal;
 
@@ -42,13 +53,31 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
                             .setTaskQueue(TaskQueues.STREAMS)
                             .setParentClosePolicy(ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON)
                             .build());
-            TaskOutcome outcome = task.run(new TaskInput(streamId, next, List.copyOf(completed)));
-            completed.add(new CompletedTask(next.taskKey(), next.datasetId(), outcome.adapterId(), outcome.promoted(), outcome.servedAdapterId()));
+            try {
+                TaskOutcome outcome = task.run(new TaskInput(streamId, next, List.copyOf(completed)));
+                completed.add(new CompletedTask(next.taskKey(), next.datasetId(), outcome.adapterId(), outcome.promoted(), outcome.servedAdapterId()));
+            } catch (ChildWorkflowFailure e) {
+                // A task that cannot succeed (refused input, retries exhausted) must not stop the stream:
+                // it is recorded as FAILED with the reason, serves nothing, and the next task runs.
+                String reason = reason(e);
+                state.status(streamId, next.taskKey(), "FAILED", null, reason);
+                completed.add(new CompletedTask(next.taskKey(), next.datasetId(), null, false, null));
+            }
             currentTask = null;
             if (++ran >= TASKS_PER_RUN && pending.isEmpty()) {
                 Workflow.continueAsNew(new StreamRun(streamId, List.copyOf(completed), List.copyOf(pending), paused));
             }
         }
+    }
+
+    /** The innermost failure's own message: what the service said, not Temporal's wrapping. */
+    static String reason(Throwable e) {
+        String reason = e.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ApplicationFailure a && a.getOriginalMessage() != null) reason = a.getOriginalMessage();
+            else if (t.getCause() == null && t.getMessage() != null) reason = t.getMessage();
+        }
+        return reason == null ? "task failed" : reason;
     }
 
     @Override

@@ -78,7 +78,7 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
             case SEQUENTIAL -> serving.isEmpty() ? ContinualTraining.NONE
                     : new ContinualTraining(null, serving.get(0), null, null, null, null, null);
             case MORA -> new ContinualTraining(null, serving.isEmpty() ? null : serving.get(0), null, null, null, null, policy.mora());
-            case JOINT -> new ContinualTraining(input.previous().stream().map(CompletedTask::datasetId).toList(),
+            case JOINT -> new ContinualTraining(input.previous().stream().filter(t -> t.adapterId() != null).map(CompletedTask::datasetId).toList(),
                     null, null, null, null, null, null);
             case PER_TASK_RETRIEVAL -> new ContinualTraining(null, null, promotedTaskAdapters, policy.anchorMomentum(), null, null, null);
             case SEMA -> new ContinualTraining(null, null, null, null, promotedTaskAdapters, policy.expansionThreshold(), null);
@@ -91,7 +91,8 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         }
 
         NearestAdapterFound warm = null;
-        if (policy.warmStart() || strategy == Strategy.HYPERNETWORK_WARM_START) {
+        // MoRA continues its own experts; a LoRA found by description cannot seed them
+        if ((policy.warmStart() && strategy != Strategy.MORA) || strategy == Strategy.HYPERNETWORK_WARM_START) {
             state.status(streamId, taskKey, "WARM_STARTING", null, null);
             warm = commands.findNearest(streamId, input.task().description());
             if (warm.adapterId() != null) lineage.add(new LineageEdge(warm.adapterId(), LineageEdge.WARM_STARTED_FROM));
@@ -129,7 +130,9 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
         if (strategy.serving() == Strategy.Serving.ADAPTER_PER_TASK) candidateSet.addAll(serving);
         candidateSet.add(candidate);
         List<EvaluationTask> seen = new ArrayList<>();
-        for (CompletedTask previous : input.previous()) seen.add(new EvaluationTask(previous.taskKey(), previous.datasetId()));
+        for (CompletedTask previous : input.previous()) {
+            if (previous.adapterId() != null) seen.add(new EvaluationTask(previous.taskKey(), previous.datasetId())); // not failed ones
+        }
         seen.add(new EvaluationTask(taskKey, input.task().datasetId()));
         EvaluationCompleted evaluation = commands.evaluate(streamId, taskKey, candidateSet, seen, serving);
         state.evaluated(streamId, taskKey, evaluation);
