@@ -20,6 +20,9 @@ final class EmbeddedPostgresServer implements AutoCloseable {
                 .setCleanDataDirectory(false)
                 .setPort(port)
                 .setPGStartupWait(Duration.ofSeconds(30))
+                // The stack stops it after the services (EmbeddedStack's own hook): with zonky's hook the
+                // database died first at exit and every service logged broken connections.
+                .setRegisterShutdownHook(false)
                 .start();
     }
 

@@ -70,6 +70,8 @@ public final class EmbeddedStack implements AutoCloseable {
      */
     public static EmbeddedStack start(Path home, StackPorts ports, String... extraArgs) throws Exception {
         EmbeddedStack stack = new EmbeddedStack(home.toAbsolutePath(), ports);
+        // at JVM exit everything stops in reverse start order (services before the database); close() is idempotent
+        Runtime.getRuntime().addShutdownHook(new Thread(stack::close, "lamina-stack-shutdown"));
         try {
             stack.startAll(extraArgs);
             return stack;

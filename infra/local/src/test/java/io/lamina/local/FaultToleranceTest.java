@@ -27,6 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FaultToleranceTest {
     /** A short heartbeat timeout so that a dead worker is noticed within seconds. */
     private static final String[] SETTINGS = {
+            // these tests count one adapter per task: the strategy that registers nothing else
+            "--lamina.workflows.default-policy.strategy=per-task-retrieval",
             "--lamina.workflows.timeouts.training-heartbeat=PT10S",
             "--lamina.workflows.default-policy.training.epochs=3",
             "--lamina.workflows.default-policy.training.batch-size=8"};

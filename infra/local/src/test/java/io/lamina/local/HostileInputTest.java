@@ -80,6 +80,7 @@ class HostileInputTest {
     @BeforeAll
     void start() throws Exception {
         stack = EmbeddedStack.start(home, StackPorts.free(),
+                "--lamina.workflows.default-policy.strategy=per-task-retrieval",
                 "--lamina.workflows.default-policy.training.epochs=1",
                 "--lamina.workflows.default-policy.training.batch-size=8");
     }

@@ -38,6 +38,7 @@ public final class LoadBenchmark {
         int streams = args.length > 0 ? Integer.parseInt(args[0]) : 20;
         Path home = Files.createTempDirectory("lamina-load");
         try (EmbeddedStack stack = EmbeddedStack.start(home, StackPorts.free(),
+                "--lamina.workflows.default-policy.strategy=per-task-retrieval",
                 "--lamina.workflows.default-policy.training.epochs=1",
                 "--lamina.workflows.default-policy.training.batch-size=16")) {
             StackClient api = new StackClient(stack.gatewayUrl());

@@ -62,7 +62,10 @@ class PlatformEndToEndTest {
 
     @BeforeAll
     void start() throws Exception {
+        // the default stream here keeps one adapter per task (its assertions count them); the
+        // strategies test below creates streams with every other strategy
         stack = EmbeddedStack.start(home, StackPorts.free(),
+                "--lamina.workflows.default-policy.strategy=per-task-retrieval",
                 "--lamina.workflows.default-policy.training.epochs=2",
                 "--lamina.workflows.default-policy.training.batch-size=16",
                 "--lamina.workflows.default-policy.warm-start=true");
