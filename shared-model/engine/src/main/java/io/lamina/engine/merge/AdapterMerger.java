@@ -120,7 +120,7 @@ public final class AdapterMerger {
         if (duplicates.isEmpty()) {
             details.remove("duplicate-labels");
         } else {
-            details.put("duplicate-labels", String.join(",", duplicates) + " (kept the first adapter's prototype)");
+            details.put("duplicate-labels", String.join(",", duplicates) + " (prototypes averaged over the adapters that have them)");
         }
         return Adapter.lora(loraSpec, merged, head, first.baseModelId(), first.baseFingerprint(),
                 new AdapterProvenance(AdapterProvenance.MERGED, details));

@@ -135,7 +135,11 @@ final class MergeInputs {
         return d;
     }
 
-    /** Union of the inputs' classes in input order; the first prototype of a duplicated label wins. */
+    /**
+     * Union of the inputs' classes in input order. A label several inputs have (a domain-incremental
+     * stream: the same classes in every task) gets the normalised mean of their prototypes, so every
+     * domain the merge covers is represented, not only the first.
+     */
     PrototypeHead unionHead(Set<String> duplicates) {
         Adapter first = adapters.get(0);
         List<String> labels = new ArrayList<>();
@@ -146,19 +150,25 @@ final class MergeInputs {
         for (int i = 0; i < adapters.size(); i++) {
             PrototypeHead h = adapters.get(i).head();
             if (h.hidden() != dim) throw new IllegalArgumentException("adapter " + i + " head has dimension " + h.hidden() + " but adapter 0 head has " + dim);
+            float[][] rows = io.lamina.engine.routing.AdapterRouter.normalised(h.prototypes());
+            float[][] baseRows = base ? io.lamina.engine.routing.AdapterRouter.normalised(h.basePrototypes()) : null;
             for (int c = 0; c < h.labels().size(); c++) {
                 String label = h.labels().get(c);
-                if (labels.contains(label)) {
+                int at = labels.indexOf(label);
+                if (at >= 0) {
                     duplicates.add(label);
+                    for (int j = 0; j < dim; j++) protos.get(at)[j] += rows[c][j];
+                    if (base) for (int j = 0; j < dim; j++) baseProtos.get(at)[j] += baseRows[c][j];
                 } else {
                     labels.add(label);
-                    protos.add(h.prototypes()[c].clone());
-                    if (base) baseProtos.add(h.basePrototypes()[c].clone());
+                    protos.add(rows[c].clone());
+                    if (base) baseProtos.add(baseRows[c].clone());
                 }
             }
         }
-        return new PrototypeHead(labels, protos.toArray(new float[0][]), first.head().scale(),
-                base ? baseProtos.toArray(new float[0][]) : null);
+        float[][] p = io.lamina.engine.routing.AdapterRouter.normalised(protos.toArray(new float[0][]));
+        float[][] b = base ? io.lamina.engine.routing.AdapterRouter.normalised(baseProtos.toArray(new float[0][])) : null;
+        return new PrototypeHead(labels, p, first.head().scale(), b);
     }
 
     private static Set<String> siteKeys(Adapter a, int index) {

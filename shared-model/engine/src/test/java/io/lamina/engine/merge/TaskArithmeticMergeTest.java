@@ -95,8 +95,14 @@ class TaskArithmeticMergeTest {
         Adapter m = TaskArithmeticMerge.merge(List.of(a1, a2), List.of(0.5, 0.5),
                 Map.of("merged-from", "sha256:aaa,sha256:bbb", "requested-by", "test"));
         assertThat(m.head().labels()).containsExactly("cat", "dog", "eel");
-        assertThat(m.head().prototypes()[1]).isEqualTo(a1.head().prototypes()[1]); // first "dog" kept
-        assertThat(m.head().prototypes()[2]).isEqualTo(a2.head().prototypes()[1]);
+        // "dog" is in both heads: the normalised mean of both prototypes; "eel" only in the second
+        float[][] n1 = io.lamina.engine.routing.AdapterRouter.normalised(a1.head().prototypes());
+        float[][] n2 = io.lamina.engine.routing.AdapterRouter.normalised(a2.head().prototypes());
+        float[] dog = new float[n1[1].length];
+        for (int j = 0; j < dog.length; j++) dog[j] = n1[1][j] + n2[0][j];
+        float[] expectedDog = io.lamina.engine.routing.AdapterRouter.normalised(new float[][]{dog})[0];
+        for (int j = 0; j < dog.length; j++) assertThat(m.head().prototypes()[1][j]).isCloseTo(expectedDog[j], org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(m.head().prototypes()[2]).isEqualTo(n2[1]);
         assertThat(m.provenance().method()).isEqualTo("merged");
         assertThat(m.provenance().details())
                 .containsEntry("merge-method", "task_arithmetic")
@@ -104,7 +110,7 @@ class TaskArithmeticMergeTest {
                 .containsEntry("merged-from", "sha256:aaa,sha256:bbb")
                 .containsEntry("requested-by", "test")
                 .containsEntry("merged-rank", "4");
-        assertThat(m.provenance().details().get("duplicate-labels")).contains("dog").contains("kept the first");
+        assertThat(m.provenance().details().get("duplicate-labels")).contains("dog").contains("averaged");
         assertThat(m.baseFingerprint()).isEqualTo("sha256:base");
 
         Adapter noDup = TaskArithmeticMerge.merge(List.of(a1), List.of(1.0), Map.of());
