@@ -26,7 +26,7 @@ class ApiRoutes {
                 .and(to("datasets", path("/api/datasets", "/api/datasets/**"), s.ingestion()))
                 .and(to("adapters", path("/api/adapters", "/api/adapters/**"), s.registry()))
                 .and(to("merges", path("/api/merges", "/api/merges/**"), s.composition()))
-                .and(to("compose", path("/api/predict"), s.composition()))
+                .and(to("compose", path("/api/predict", "/api/embeddings"), s.composition()))
                 .and(to("evaluations", path("/api/evaluations", "/api/evaluations/**"), s.evaluation()))
                 .and(to("hypernetwork", path("/api/hypernetwork/**"), s.hypernetwork()))
                 .and(to("dead-letters", path("/api/dead-letters", "/api/dead-letters/**"), s.workflows()))

@@ -428,6 +428,37 @@ class PlatformEndToEndTest {
         assertThat(done.path("paused").asBoolean()).isFalse();
     }
 
+    @Test
+    @Order(12)
+    void embeddingsComeFromTheBaseModelOrWithAnAdapterApplied() throws Exception {
+        List<String> texts = List.of("a large carnivorous feline", "a vehicle with two wheels");
+        JsonNode plain = postJson("/api/embeddings", Map.of("texts", texts), 200);
+        assertThat(plain.path("dimension").asInt()).isEqualTo(384);
+        String id = getJson("/api/adapters?streamId=" + STREAM).path("items").get(0).path("adapterId").asText();
+        JsonNode adapted = postJson("/api/embeddings", Map.of("texts", texts, "adapterId", id), 200);
+        assertThat(adapted.path("adapterId").asText()).isEqualTo(id);
+        // what a user would compute themselves from the downloaded PEFT directory
+        Adapter downloaded = PeftAdapterFormat.fromZip(http.send(request("/api/adapters/" + id + "/peft").build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body());
+        float[][] expectedBase = io.lamina.engine.model.BaseModel.miniLm().embed(texts, null);
+        float[][] expectedAdapted = io.lamina.engine.model.BaseModel.miniLm().embed(texts, downloaded);
+        float moved = 0;
+        for (int i = 0; i < texts.size(); i++) {
+            double norm = 0;
+            for (int j = 0; j < 384; j++) {
+                double b = plain.path("embeddings").get(i).get(j).asDouble(), a = adapted.path("embeddings").get(i).get(j).asDouble();
+                assertThat(b).isCloseTo(expectedBase[i][j], org.assertj.core.data.Offset.offset(1e-6));
+                assertThat(a).isCloseTo(expectedAdapted[i][j], org.assertj.core.data.Offset.offset(1e-6));
+                moved = (float) Math.max(moved, Math.abs(a - b));
+                norm += a * a;
+            }
+            assertThat(norm).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+        }
+        assertThat(moved).as("the adapter changes the vectors").isGreaterThan(1e-3f);
+        assertThat(post("/api/embeddings", Map.of("texts", List.of())).statusCode()).isEqualTo(400);
+        assertThat(post("/api/embeddings", Map.of("texts", texts, "adapterId", "../etc")).statusCode()).isEqualTo(400);
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

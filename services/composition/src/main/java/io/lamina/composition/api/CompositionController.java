@@ -30,6 +30,15 @@ class CompositionController {
         return new PredictResponse(predictor.predictForStream(streamId, request.texts()));
     }
 
+    record EmbeddingsRequest(List<String> texts, String adapterId) {
+    }
+
+    @Operation(summary = "Sentence vectors (mean-pooled, L2-normalised) from the base model, or with an adapter applied")
+    @PostMapping("/api/embeddings")
+    Predictor.Embeddings embeddings(@RequestBody EmbeddingsRequest request) {
+        return predictor.embed(request.texts(), request.adapterId());
+    }
+
     @Operation(summary = "Predict with explicitly chosen adapters: mode single, weighted_sum, stack or routed")
     @PostMapping("/api/predict")
     PredictResponse compose(@RequestBody ComposedPredictRequest request) {

@@ -2,6 +2,7 @@ package io.lamina.composition.domain;
 
 import io.lamina.contracts.MergeRequest.WeightedAdapter;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.serving.Composer;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.ServiceClients;
@@ -27,11 +28,33 @@ public class Predictor {
     private final Composer composer;
     private final AdapterLoader loader;
     private final ServiceClients clients;
+    private final BaseModel base;
 
-    Predictor(Composer composer, AdapterLoader loader, ServiceClients clients) {
+    Predictor(Composer composer, AdapterLoader loader, ServiceClients clients, BaseModel base) {
         this.composer = composer;
         this.loader = loader;
         this.clients = clients;
+        this.base = base;
+    }
+
+    /**
+     * @param model      the base model's id
+     * @param adapterId  the adapter applied, or {@code null} for the base model alone
+     * @param embeddings one mean-pooled, L2-normalised sentence vector per text
+     */
+    public record Embeddings(String model, String adapterId, int dimension, List<float[]> embeddings) {
+    }
+
+    /**
+     * The encoder's sentence vectors, from the base model or with a registered adapter applied (LoRA
+     * merged into the projections, MoRA unmerged): how a user checks that an adapter, e.g. one imported
+     * from PEFT, behaves as it does elsewhere.
+     */
+    public Embeddings embed(List<String> texts, String adapterIdOrNull) {
+        checkTexts(texts);
+        Adapter adapter = adapterIdOrNull == null ? null : loader.load(adapterIdOrNull);
+        float[][] vectors = base.embed(texts, adapter);
+        return new Embeddings(base.id(), adapterIdOrNull, base.hiddenSize(), List.of(vectors));
     }
 
     /** @param adapterIds the adapters that produced the embedding; {@code adapterId} is the one whose head answered */
