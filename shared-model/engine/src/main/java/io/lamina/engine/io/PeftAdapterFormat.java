@@ -290,31 +290,7 @@ public final class PeftAdapterFormat {
         AdapterKind kind = null;
         for (AdapterKind k : AdapterKind.values()) if (k.peftType().equals(peftType)) kind = k;
         if (kind == null) throw new IllegalArgumentException(CONFIG + ": unsupported peft_type '" + peftType + "'");
-        int rank = intField(config, "r", CONFIG);
-        double alpha = number(config, "lora_alpha", CONFIG);
-        double dropout = config.has("lora_dropout") && !config.get("lora_dropout").isNull() ? number(config, "lora_dropout", CONFIG) : 0.0;
-        JsonNode targetsNode = config.get("target_modules");
-        if (targetsNode == null || !targetsNode.isArray()) throw new IllegalArgumentException(CONFIG + ": target_modules must be a list of module names");
-        List<String> targets = new ArrayList<>();
-        for (JsonNode t : targetsNode) {
-            if (!t.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + t);
-            if (targets.contains(t.textValue())) throw new IllegalArgumentException(CONFIG + ": target module '" + t.textValue() + "' listed twice");
-            targets.add(t.textValue());
-        }
-        requireValue(config, "bias", "none");
-        requireFalseOrAbsent(config, "fan_in_fan_out");
-        requireFalseOrAbsent(config, "use_rslora");
-        requireFalseOrAbsent(config, "use_dora");
-        requireNullOrAbsent(config, "modules_to_save");
-        requireNullOrAbsent(config, "layers_to_transform");
-        requireEmptyOrAbsent(config, "rank_pattern");
-        requireEmptyOrAbsent(config, "alpha_pattern");
-        LoraSpec spec;
-        try {
-            spec = new LoraSpec(rank, (float) alpha, (float) dropout, targets);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
-        }
+        LoraSpec spec = loraSpec(config);
 
         // lamina_adapter.json
         int version = intField(meta, "format_version", LAMINA);
@@ -371,18 +347,7 @@ public final class PeftAdapterFormat {
         }
 
         // adapter_model.safetensors: exactly the expected keys, with the expected shapes
-        Map<String, HostTensor> weights = readSafetensors(WEIGHTS, files.get(WEIGHTS)).tensors();
-        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
-        for (Map.Entry<String, long[]> e : expected.entrySet()) {
-            HostTensor t = weights.get(e.getKey());
-            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing LoRA weight '" + e.getKey() + "' (r=" + rank + ", targets " + targets + ", " + layers + " layers)");
-            if (!Arrays.equals(t.shape(), e.getValue())) {
-                throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
-            }
-        }
-        for (String k : weights.keySet()) {
-            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (r=" + rank + ", targets " + targets + ", " + layers + " layers)");
-        }
+        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
 
         // lamina_head.safetensors
         Map<String, HostTensor> headTensors = readSafetensors(HEAD, files.get(HEAD)).tensors();
@@ -419,11 +384,111 @@ public final class PeftAdapterFormat {
                 baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate);
     }
 
+    /** The LoRA settings of an {@code adapter_config.json}, refusing every PEFT option Lamina does not apply. */
+    private static LoraSpec loraSpec(JsonNode config) {
+        int rank = intField(config, "r", CONFIG);
+        double alpha = number(config, "lora_alpha", CONFIG);
+        double dropout = config.has("lora_dropout") && !config.get("lora_dropout").isNull() ? number(config, "lora_dropout", CONFIG) : 0.0;
+        JsonNode targetsNode = config.get("target_modules");
+        if (targetsNode == null || !targetsNode.isArray()) throw new IllegalArgumentException(CONFIG + ": target_modules must be a list of module names");
+        List<String> targets = new ArrayList<>();
+        for (JsonNode t : targetsNode) {
+            if (!t.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + t);
+            if (targets.contains(t.textValue())) throw new IllegalArgumentException(CONFIG + ": target module '" + t.textValue() + "' listed twice");
+            targets.add(t.textValue());
+        }
+        requireValue(config, "bias", "none");
+        requireFalseOrAbsent(config, "fan_in_fan_out");
+        requireFalseOrAbsent(config, "use_rslora");
+        requireFalseOrAbsent(config, "use_dora");
+        requireNullOrAbsent(config, "modules_to_save");
+        requireNullOrAbsent(config, "layers_to_transform");
+        requireEmptyOrAbsent(config, "rank_pattern");
+        requireEmptyOrAbsent(config, "alpha_pattern");
+        try {
+            return new LoraSpec(rank, (float) alpha, (float) dropout, targets);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code adapter_model.safetensors} with exactly the expected keys and shapes, every value finite. */
+    private static Map<String, HostTensor> loraWeights(byte[] file, LoraSpec spec, int layers, int hidden) {
+        Map<String, HostTensor> weights = readSafetensors(WEIGHTS, file).tensors();
+        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing LoRA weight '" + e.getKey() + "' (r=" + spec.rank() + ", targets " + spec.targetModules() + ", " + layers + " layers)");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+            float[] d = t.data();
+            for (int i = 0; i < d.length; i++) {
+                if (!Float.isFinite(d[i])) throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' holds " + d[i] + " at element " + i);
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (r=" + spec.rank() + ", targets " + spec.targetModules() + ", " + layers + " layers)");
+        }
+        return weights;
+    }
+
+    /**
+     * A LoRA adapter made elsewhere with PEFT, as its directory's files: the LoRA settings, the
+     * checked weights and what the config says of its origin. It has no head (PEFT has none for a
+     * sentence encoder); the importer builds one.
+     */
+    public record PeftLora(LoraSpec spec, SortedMap<String, HostTensor> weights, Map<String, String> details) {
+    }
+
+    /** Files of a PEFT directory Lamina reads; PEFT's {@code README.md} (a model card) is accepted and ignored. */
+    public static final List<String> PEFT_FILE_NAMES = List.of(CONFIG, WEIGHTS, "README.md");
+
+    /**
+     * Reads a zip of a PEFT LoRA directory for a base of {@code layers} layers and width {@code hidden}.
+     * Refuses pickle weights ({@code adapter_model.bin}), adapter types other than LORA, options Lamina
+     * does not apply (DoRA, rsLoRA, fan-in-fan-out, per-module ranks), wrong shapes and NaN/Inf values,
+     * each with a message naming the file and the problem.
+     */
+    public static PeftLora importPeftZip(byte[] zip, int layers, int hidden) {
+        Map<String, byte[]> files;
+        try {
+            files = readZip(zip, PEFT_FILE_NAMES);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().contains("'adapter_model.bin'")) {
+                throw new IllegalArgumentException("adapter_model.bin is a pickle file and is never read: save the adapter with "
+                        + "safe_serialization=True (adapter_model.safetensors)");
+            }
+            throw e;
+        }
+        for (String name : List.of(CONFIG, WEIGHTS)) {
+            if (files.get(name) == null) throw new IllegalArgumentException("PEFT adapter is missing " + name);
+        }
+        JsonNode config = parseJson(CONFIG, files.get(CONFIG));
+        String peftType = text(config, "peft_type", CONFIG);
+        if (!peftType.equals(AdapterKind.LORA.peftType())) {
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA)");
+        }
+        LoraSpec spec = loraSpec(config);
+        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
+        Map<String, String> details = new TreeMap<>();
+        for (String field : List.of("peft_version", "base_model_name_or_path", "task_type", "revision")) {
+            JsonNode v = config.get(field);
+            if (v != null && v.isTextual()) details.put(field.replace('_', '-'), v.textValue());
+        }
+        return new PeftLora(spec, new TreeMap<>(weights), details);
+    }
+
     /**
      * Reads an adapter zip. Entries must be plain file names among {@link #FILE_NAMES}, each at most once;
      * sizes are limited while decompressing, so a zip bomb fails early.
      */
     public static Adapter fromZip(byte[] zip) {
+        return fromFiles(readZip(zip, FILE_NAMES));
+    }
+
+    /** A zip's entries, which must be plain file names among {@code allowed}, each at most once, size-limited while decompressing. */
+    private static Map<String, byte[]> readZip(byte[] zip, List<String> allowed) {
         if (zip == null) throw new IllegalArgumentException("adapter zip must not be null");
         Map<String, byte[]> files = new TreeMap<>();
         long total = 0;
@@ -431,8 +496,8 @@ public final class PeftAdapterFormat {
             ZipEntry e;
             while ((e = in.getNextEntry()) != null) {
                 String name = e.getName();
-                if (e.isDirectory() || name.contains("/") || name.contains("\\") || !FILE_NAMES.contains(name)) {
-                    throw new IllegalArgumentException("adapter zip has unexpected entry '" + name + "', expected only " + FILE_NAMES);
+                if (e.isDirectory() || name.contains("/") || name.contains("\\") || !allowed.contains(name)) {
+                    throw new IllegalArgumentException("adapter zip has unexpected entry '" + name + "', expected only " + allowed);
                 }
                 if (files.containsKey(name)) throw new IllegalArgumentException("adapter zip has entry '" + name + "' twice");
                 long limit = Math.min(limitFor(name), MAX_TOTAL_BYTES - total);
@@ -446,7 +511,7 @@ public final class PeftAdapterFormat {
             throw new IllegalArgumentException("adapter zip cannot be read: " + e.getMessage(), e);
         }
         if (files.isEmpty()) throw new IllegalArgumentException("adapter zip has no entries (not a zip?)");
-        return fromFiles(files);
+        return files;
     }
 
     /** Reads the expected files from a directory (regular files only, size-limited). */

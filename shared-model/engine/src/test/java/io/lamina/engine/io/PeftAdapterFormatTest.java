@@ -59,6 +59,53 @@ class PeftAdapterFormatTest {
         return JSON.writeValueAsBytes(n);
     }
 
+    /** A PEFT directory as PEFT writes it for a LoRA: config, safetensors weights, model card. */
+    private static byte[] peftZip(Map<String, byte[]> overrides) throws IOException {
+        SortedMap<String, byte[]> files = new TreeMap<>(PeftAdapterFormat.toFiles(adapter()));
+        files.remove(PeftAdapterFormat.HEAD);
+        files.remove(PeftAdapterFormat.LAMINA);
+        files.put("README.md", "---\nlibrary_name: peft\n---\n".getBytes(StandardCharsets.UTF_8));
+        files.putAll(overrides);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (var zip = new java.util.zip.ZipOutputStream(out)) {
+            for (Map.Entry<String, byte[]> e : files.entrySet()) {
+                zip.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+                zip.write(e.getValue());
+                zip.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void importsAPeftLoraDirectoryAndRefusesWhatItCannotApply() throws IOException {
+        PeftAdapterFormat.PeftLora imported = PeftAdapterFormat.importPeftZip(peftZip(Map.of()), 2, 8);
+        assertThat(imported.spec()).isEqualTo(SPEC);
+        assertThat(imported.weights()).isEqualTo(adapter().weights());
+        assertThat(imported.details()).containsEntry("base-model-name-or-path", "sentence-transformers/all-MiniLM-L6-v2");
+
+        byte[] config = PeftAdapterFormat.toFiles(adapter()).get(PeftAdapterFormat.CONFIG);
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of()), 6, 384))
+                .hasMessageContaining("has shape").hasMessageContaining("expected [4, 384]");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of("adapter_model.bin", new byte[]{(byte) 0x80, 2})), 2, 8))
+                .hasMessageContaining("pickle");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("use_dora", true)))), 2, 8)).hasMessageContaining("use_dora");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("peft_type", "IA3")))), 2, 8)).hasMessageContaining("peft_type 'IA3' cannot be imported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.putArray("target_modules").add("dense")))), 2, 8)).hasMessageContaining("unsupported LoRA target module 'dense'");
+        Map<String, HostTensor> poisoned = new TreeMap<>(adapter().weights());
+        String key = poisoned.keySet().iterator().next();
+        float[] d = poisoned.get(key).data().clone();
+        d[3] = Float.NaN;
+        poisoned.put(key, new HostTensor(poisoned.get(key).shape(), d));
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.WEIGHTS,
+                Safetensors.write(poisoned, Map.of("format", "pt")))), 2, 8)).hasMessageContaining("holds NaN at element 3");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of("../evil", new byte[1])), 2, 8))
+                .hasMessageContaining("unexpected entry '../evil'");
+    }
+
     @Test
     void roundTripsBasePrototypesAndTheTaskDescriptor() {
         Adapter plain = adapter();
