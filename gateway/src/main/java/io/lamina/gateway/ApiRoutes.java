@@ -22,6 +22,7 @@ class ApiRoutes {
     @Bean
     RouterFunction<ServerResponse> apiRouter(GatewayProperties s) {
         return to("predict", path("/api/streams/*/predict"), s.composition())
+                .and(to("import", path("/api/adapters/import"), s.composition()))
                 .and(to("streams", path("/api/streams", "/api/streams/**", "/api/strategies"), s.workflows()))
                 .and(to("datasets", path("/api/datasets", "/api/datasets/**"), s.ingestion()))
                 .and(to("adapters", path("/api/adapters", "/api/adapters/**"), s.registry()))

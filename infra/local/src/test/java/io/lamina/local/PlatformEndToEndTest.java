@@ -459,6 +459,77 @@ class PlatformEndToEndTest {
         assertThat(post("/api/embeddings", Map.of("texts", texts, "adapterId", "../etc")).statusCode()).isEqualTo(400);
     }
 
+    private HttpResponse<String> postMultipart(String path, Map<String, String> fields, String fileName, byte[] file) throws Exception {
+        String boundary = "lamina-" + System.nanoTime();
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        for (Map.Entry<String, String> f : fields.entrySet()) {
+            body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + f.getKey() + "\"\r\n\r\n" + f.getValue() + "\r\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + fileName
+                + "\"\r\nContent-Type: application/zip\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(file);
+        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return http.send(request(path).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A PEFT directory as PEFT writes it: config, safetensors weights, model card; nothing of Lamina's. */
+    private static byte[] peftDirectoryZip(Adapter adapter, Map<String, byte[]> extra) throws Exception {
+        java.util.SortedMap<String, byte[]> files = new java.util.TreeMap<>(PeftAdapterFormat.toFiles(adapter));
+        files.remove(PeftAdapterFormat.HEAD);
+        files.remove(PeftAdapterFormat.LAMINA);
+        files.put("README.md", "---\nlibrary_name: peft\n---\n".getBytes(StandardCharsets.UTF_8));
+        files.putAll(extra);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (var zip = new java.util.zip.ZipOutputStream(out)) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
+                zip.putNextEntry(new java.util.zip.ZipEntry(f.getKey()));
+                zip.write(f.getValue());
+                zip.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    @Order(13)
+    void aPeftLoraMadeElsewhereImportsAndBehavesAsItDoesThere() throws Exception {
+        // stands for an adapter trained with PEFT: the LoRA factors of one of this stream's adapters, as a PEFT directory
+        String source = getJson("/api/adapters?streamId=" + STREAM).path("items").get(1).path("adapterId").asText();
+        Adapter original = PeftAdapterFormat.fromZip(http.send(request("/api/adapters/" + source + "/peft").build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body());
+        byte[] zip = peftDirectoryZip(original, Map.of());
+        HttpResponse<String> r = postMultipart("/api/adapters/import", Map.of("streamId", STREAM, "taskKey", "task-1", "name", "from PEFT"),
+                "adapter.zip", zip);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        JsonNode imported = Json.mapper().readTree(r.body());
+        String id = imported.path("adapterId").asText();
+        assertThat(imported.path("labels").size()).isEqualTo(3);
+        assertThat(getJson("/api/adapters/" + id).path("lineage").toString()).contains("imported-from");
+
+        List<String> texts = List.of("a domesticated carnivorous mammal", "the act of moving quickly");
+        JsonNode vectors = postJson("/api/embeddings", Map.of("texts", texts, "adapterId", id), 200).path("embeddings");
+        float[][] expected = io.lamina.engine.model.BaseModel.miniLm().embed(texts, original);
+        for (int i = 0; i < texts.size(); i++) {
+            for (int j = 0; j < 384; j++) assertThat(vectors.get(i).get(j).asDouble()).isCloseTo(expected[i][j], org.assertj.core.data.Offset.offset(1e-6));
+        }
+        // importing the same upload again is the same adapter
+        assertThat(Json.mapper().readTree(postMultipart("/api/adapters/import", Map.of("streamId", STREAM, "taskKey", "task-1"),
+                "adapter.zip", zip).body()).path("adapterId").asText()).isEqualTo(id);
+
+        HttpResponse<String> pickle = postMultipart("/api/adapters/import", Map.of("streamId", STREAM, "taskKey", "task-1"), "a.zip",
+                peftDirectoryZip(original, Map.of("adapter_model.bin", new byte[]{(byte) 0x80, 2, 0x7d})));
+        assertThat(pickle.statusCode()).isEqualTo(400);
+        assertThat(pickle.body()).contains("pickle").contains("application/problem+json".isEmpty() ? "" : "detail");
+        HttpResponse<String> noTask = postMultipart("/api/adapters/import", Map.of("streamId", STREAM, "taskKey", "no-such-task"), "a.zip", zip);
+        assertThat(noTask.statusCode()).isEqualTo(400);
+        assertThat(noTask.body()).contains("upload the task's dataset first");
+        HttpResponse<String> notZip = postMultipart("/api/adapters/import", Map.of("streamId", STREAM, "taskKey", "task-1"), "a.zip",
+                "not a zip".getBytes(StandardCharsets.UTF_8));
+        assertThat(notZip.statusCode()).isEqualTo(400);
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

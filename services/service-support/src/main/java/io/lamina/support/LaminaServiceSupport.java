@@ -25,6 +25,19 @@ import java.util.List;
 @Import(ApiExceptionHandler.class)
 public class LaminaServiceSupport {
 
+    /**
+     * The multipart settings of the dispatcher servlet (uploads such as adapter imports). Boot's own
+     * multipart configuration did not reach the services' servlets in the embedded stack, where every
+     * service shares the gateway's classpath; declaring it here makes it explicit everywhere.
+     */
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
+    jakarta.servlet.MultipartConfigElement multipartConfigElement(
+            @org.springframework.beans.factory.annotation.Value("${spring.servlet.multipart.max-file-size:50MB}") org.springframework.util.unit.DataSize maxFile,
+            @org.springframework.beans.factory.annotation.Value("${spring.servlet.multipart.max-request-size:50MB}") org.springframework.util.unit.DataSize maxRequest) {
+        return new jakarta.servlet.MultipartConfigElement("", maxFile.toBytes(), maxRequest.toBytes(), 0);
+    }
+
     @Bean
     MessagePublisher messagePublisher(StreamBridge bridge) {
         return new MessagePublisher(bridge);

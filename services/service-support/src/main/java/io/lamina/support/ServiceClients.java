@@ -46,6 +46,29 @@ public class ServiceClients {
                 .body(Dataset.class);
     }
 
+    private record DatasetSummary(String datasetId, String taskKey) {
+    }
+
+    private record DatasetSummaryPage(List<DatasetSummary> items) {
+    }
+
+    /** The dataset of a stream's task (with its records). */
+    public Dataset dataset(String streamId, String taskKey) {
+        int page = 0;
+        while (true) {
+            int p = page;
+            DatasetSummaryPage found = ingestion.get().uri(b -> b.path("/api/datasets").queryParam("streamId", streamId)
+                    .queryParam("page", p).queryParam("size", 200).build()).retrieve().body(DatasetSummaryPage.class);
+            if (found == null || found.items() == null || found.items().isEmpty()) {
+                throw new NoSuchElementException("stream " + streamId + " has no dataset for task " + taskKey);
+            }
+            for (DatasetSummary d : found.items()) {
+                if (taskKey.equals(d.taskKey())) return dataset(d.datasetId());
+            }
+            page++;
+        }
+    }
+
     /** As {@link #dataset}, for the registry's adapters. */
     public AdapterEntry adapter(String adapterId) {
         requireUuid("adapter id", adapterId);
