@@ -391,7 +391,8 @@ class HostileInputTest {
                 new String[]{"POST", "/api/datasets"}, new String[]{"POST", "/api/merges"}, new String[]{"POST", "/api/predict"},
                 new String[]{"POST", "/api/streams/" + STREAM + "/predict"}, new String[]{"PUT", "/api/streams/" + STREAM + "/policy"},
                 new String[]{"POST", "/api/adapters"}, new String[]{"POST", "/api/evaluations/adapters"},
-                new String[]{"POST", "/api/dead-letters/replay"});
+                new String[]{"POST", "/api/dead-letters/replay"}, new String[]{"POST", "/api/streams"},
+                new String[]{"POST", "/api/embeddings"}, new String[]{"POST", "/api/adapters/import"});
         byte[] oversized = oversizedBody(60 * MB);
         Map<String, byte[]> bodies = new LinkedHashMap<>();
         bodies.put("malformed", ascii("{\"texts\": [\"a\", "));
@@ -429,6 +430,15 @@ class HostileInputTest {
             check(failures, endpoint[0], endpoint[1], "multipart/form-data; boundary=zz", "multipart", ascii("--zz\r\n\r\nx\r\n--zz--\r\n"));
             check(failures, endpoint[0], endpoint[1], null, "no-content-type", ascii("{}"));
         }
+        // PEFT imports: zip-slip, a zip bomb, a lying safetensors header, pickle, not a zip, no file.
+        for (Map.Entry<String, byte[]> upload : hostileImports().entrySet()) {
+            String boundary = "lamina-hostile";
+            byte[] body = concat(ascii("--" + boundary + "\r\nContent-Disposition: form-data; name=\"streamId\"\r\n\r\n" + STREAM
+                    + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"taskKey\"\r\n\r\ntask-1\r\n--" + boundary
+                    + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.zip\"\r\nContent-Type: application/zip\r\n\r\n"),
+                    upload.getValue(), ascii("\r\n--" + boundary + "--\r\n"));
+            check(failures, "POST", "/api/adapters/import", "multipart/form-data; boundary=" + boundary, upload.getKey(), body);
+        }
         // Traversal and junk in path ids.
         for (String id : List.of("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "a%00b", "x".repeat(300), "%F0%28%8C%28")) {
             check(failures, "POST", "/api/streams/" + id + "/predict", "application/json", "id " + id, ascii("{\"texts\":[\"hello\"]}"));
@@ -442,6 +452,40 @@ class HostileInputTest {
                 "texts", List.of("hello"), "adapters", List.of(Map.of("id", "../../etc/passwd", "weight", 1.0)), "mode", "single"))));
         assertThat(failures).as("requests answered with something other than a 4xx problem").isEmpty();
         assertThat(counts()).as("nothing was written").isEqualTo(before);
+    }
+
+    private static byte[] zip(Map<String, byte[]> entries) throws java.io.IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.ZipOutputStream(out)) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+                z.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+                z.write(e.getValue());
+                z.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private static Map<String, byte[]> hostileImports() throws java.io.IOException {
+        byte[] config = ascii("{\"peft_type\":\"LORA\",\"r\":8,\"lora_alpha\":16,\"target_modules\":[\"query\",\"value\"],\"bias\":\"none\"}");
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        out.put("zip-slip", zip(Map.of("../../adapter_config.json", config)));
+        // 600 MB of zeros, about 600 KB compressed: refused while decompressing, never held whole
+        java.io.ByteArrayOutputStream bomb = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.ZipOutputStream(bomb)) {
+            z.putNextEntry(new java.util.zip.ZipEntry("adapter_model.safetensors"));
+            byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 600; i++) z.write(zeros);
+            z.closeEntry();
+        }
+        out.put("zip-bomb", bomb.toByteArray());
+        byte[] lying = new byte[64];
+        java.nio.ByteBuffer.wrap(lying).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(1L << 40);
+        out.put("lying-safetensors-header", zip(Map.of("adapter_config.json", config, "adapter_model.safetensors", lying)));
+        out.put("pickle", zip(Map.of("adapter_config.json", config, "adapter_model.bin", new byte[]{(byte) 0x80, 2, 0x7d, 0x71})));
+        out.put("not-a-zip", ascii("just text"));
+        out.put("empty-file", new byte[0]);
+        return out;
     }
 
     private void check(List<String> failures, String method, String path, String contentType, String what, byte[] body) {

@@ -73,6 +73,16 @@ public class ApiExceptionHandler {
         return problem;
     }
 
+    /** A multipart body that does not parse (the size limit has its own answer below). */
+    @ExceptionHandler(org.springframework.web.multipart.MultipartException.class)
+    ProblemDetail badMultipart(org.springframework.web.multipart.MultipartException e) {
+        if (e instanceof MaxUploadSizeExceededException tooLarge) return tooLarge(tooLarge);
+        ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, "the multipart body cannot be read: "
+                + (e.getMostSpecificCause().getMessage() == null ? e.getMessage() : e.getMostSpecificCause().getMessage()));
+        problem.setTitle("Invalid request");
+        return problem;
+    }
+
     @ExceptionHandler(MaxUploadSizeExceededException.class)
     ProblemDetail tooLarge(MaxUploadSizeExceededException e) {
         ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.PAYLOAD_TOO_LARGE,

@@ -441,6 +441,12 @@ public final class PeftAdapterFormat {
     public record PeftLora(LoraSpec spec, SortedMap<String, HostTensor> weights, Map<String, String> details) {
     }
 
+    /**
+     * Largest file of an imported PEFT zip once decompressed: a LoRA of rank 256 on every supported
+     * target of a 12-layer, 768-wide encoder is about 57 MB, so a zip bomb stops here, early.
+     */
+    public static final long IMPORT_MAX_FILE_BYTES = 64L * 1024 * 1024;
+
     /** Files of a PEFT directory Lamina reads; PEFT's {@code README.md} (a model card) is accepted and ignored. */
     public static final List<String> PEFT_FILE_NAMES = List.of(CONFIG, WEIGHTS, "README.md");
 
@@ -453,7 +459,7 @@ public final class PeftAdapterFormat {
     public static PeftLora importPeftZip(byte[] zip, int layers, int hidden) {
         Map<String, byte[]> files;
         try {
-            files = readZip(zip, PEFT_FILE_NAMES);
+            files = readZip(zip, PEFT_FILE_NAMES, IMPORT_MAX_FILE_BYTES);
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && e.getMessage().contains("'adapter_model.bin'")) {
                 throw new IllegalArgumentException("adapter_model.bin is a pickle file and is never read: save the adapter with "
@@ -484,11 +490,11 @@ public final class PeftAdapterFormat {
      * sizes are limited while decompressing, so a zip bomb fails early.
      */
     public static Adapter fromZip(byte[] zip) {
-        return fromFiles(readZip(zip, FILE_NAMES));
+        return fromFiles(readZip(zip, FILE_NAMES, MAX_FILE_BYTES));
     }
 
     /** A zip's entries, which must be plain file names among {@code allowed}, each at most once, size-limited while decompressing. */
-    private static Map<String, byte[]> readZip(byte[] zip, List<String> allowed) {
+    private static Map<String, byte[]> readZip(byte[] zip, List<String> allowed, long maxFileBytes) {
         if (zip == null) throw new IllegalArgumentException("adapter zip must not be null");
         Map<String, byte[]> files = new TreeMap<>();
         long total = 0;
@@ -500,7 +506,7 @@ public final class PeftAdapterFormat {
                     throw new IllegalArgumentException("adapter zip has unexpected entry '" + name + "', expected only " + allowed);
                 }
                 if (files.containsKey(name)) throw new IllegalArgumentException("adapter zip has entry '" + name + "' twice");
-                long limit = Math.min(limitFor(name), MAX_TOTAL_BYTES - total);
+                long limit = Math.min(Math.min(limitFor(name), maxFileBytes), MAX_TOTAL_BYTES - total);
                 byte[] content = readLimited(in, limit, "adapter zip entry '" + name + "'");
                 total += content.length;
                 files.put(name, content);
