@@ -232,7 +232,7 @@ public final class PeftAdapterFormat {
         s.targetModules().forEach(targets::add);
         c.put("task_type", "FEATURE_EXTRACTION");
         c.put("use_dora", false);
-        c.put("use_rslora", false);
+        c.put("use_rslora", s.rslora());
         return c;
     }
 
@@ -399,14 +399,16 @@ public final class PeftAdapterFormat {
         }
         requireValue(config, "bias", "none");
         requireFalseOrAbsent(config, "fan_in_fan_out");
-        requireFalseOrAbsent(config, "use_rslora");
+        JsonNode rs = config.get("use_rslora");
+        if (rs != null && !rs.isNull() && !rs.isBoolean()) throw new IllegalArgumentException(CONFIG + ": use_rslora must be true or false, got " + rs);
+        boolean rslora = rs != null && rs.isBoolean() && rs.booleanValue();
         requireFalseOrAbsent(config, "use_dora");
         requireNullOrAbsent(config, "modules_to_save");
         requireNullOrAbsent(config, "layers_to_transform");
         requireEmptyOrAbsent(config, "rank_pattern");
         requireEmptyOrAbsent(config, "alpha_pattern");
         try {
-            return new LoraSpec(rank, (float) alpha, (float) dropout, targets);
+            return new LoraSpec(rank, (float) alpha, (float) dropout, targets, rslora);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
         }

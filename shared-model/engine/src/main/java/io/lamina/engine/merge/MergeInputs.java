@@ -51,7 +51,7 @@ final class MergeInputs {
     /** The adapter's own scaling {@code alpha / r}, in double precision. */
     double scaling(int i) {
         LoraSpec s = adapters.get(i).spec();
-        return (double) s.alpha() / s.rank();
+        return s.rslora() ? s.alpha() / Math.sqrt(s.rank()) : (double) s.alpha() / s.rank();
     }
 
     static MergeInputs check(List<Adapter> adapters, List<Double> weights) {

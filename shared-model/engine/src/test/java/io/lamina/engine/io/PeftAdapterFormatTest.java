@@ -85,6 +85,12 @@ class PeftAdapterFormatTest {
         assertThat(imported.details()).containsEntry("base-model-name-or-path", "sentence-transformers/all-MiniLM-L6-v2");
 
         byte[] config = PeftAdapterFormat.toFiles(adapter()).get(PeftAdapterFormat.CONFIG);
+        PeftAdapterFormat.PeftLora rank = PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("use_rslora", true)))), 2, 8);
+        assertThat(rank.spec().rslora()).isTrue();
+        assertThat(rank.spec().scaling()).isEqualTo((float) (8 / Math.sqrt(4)));
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("use_rslora", "yes")))), 2, 8)).hasMessageContaining("use_rslora must be true or false");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of()), 6, 384))
                 .hasMessageContaining("has shape").hasMessageContaining("expected [4, 384]");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of("adapter_model.bin", new byte[]{(byte) 0x80, 2})), 2, 8))

@@ -281,6 +281,27 @@ class LoraTrainerTest {
         assertThat(a.descriptor().zScore(java.util.Arrays.asList(base))).isLessThan(2.0);
     }
 
+    @Test
+    void rsLoraScalesByTheSquareRootOfTheRankAndSurvivesItsFile() {
+        LoraSpec rs = new LoraSpec(4, 8f, 0f, List.of("query", "value"), true);
+        LoraSpec plain = new LoraSpec(4, 16f, 0f, List.of("query", "value"));       // alpha/r = 8/sqrt(4)
+        Map<String, HostTensor> w = new HashMap<>(LoraInit.initialWeights(rs, BASE.layers(), BASE.hiddenSize(), 5));
+        Random rnd = new Random(2);
+        for (Map.Entry<String, HostTensor> e : w.entrySet()) {
+            if (!e.getKey().endsWith("lora_B.weight")) continue;
+            float[] d = new float[e.getValue().data().length];
+            for (int i = 0; i < d.length; i++) d[i] = (float) (0.02 * rnd.nextGaussian());
+            e.setValue(new HostTensor(e.getValue().shape(), d));
+        }
+        Adapter withRs = adapter(rs, w);
+        float[][] a = BASE.embed(List.of("a small boat on the lake"), withRs);
+        float[][] b = BASE.embed(List.of("a small boat on the lake"), adapter(plain, w));
+        assertThat(maxAbsDiff(a, b)).isLessThan(1e-6f);
+        Adapter back = io.lamina.engine.io.PeftAdapterFormat.fromZip(io.lamina.engine.io.PeftAdapterFormat.toZip(withRs));
+        assertThat(back.spec().rslora()).isTrue();
+        assertThat(maxAbsDiff(BASE.embed(List.of("a small boat on the lake"), back), a)).isZero();
+    }
+
     static final class MemoryStore implements CheckpointStore {
         byte[] saved;
 

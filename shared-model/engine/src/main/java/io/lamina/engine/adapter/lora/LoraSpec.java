@@ -5,11 +5,12 @@ import java.util.Set;
 
 /**
  * What a user asks of a LoRA adapter (PEFT's {@code LoraConfig}): rank {@code r}, scaling
- * {@code alpha / r}, dropout on the adapter's input, and which attention projections it wraps.
+ * {@code alpha / r} ({@code alpha / sqrt(r)} with rsLoRA, PEFT's {@code use_rslora}), dropout on the
+ * adapter's input, and which attention projections it wraps.
  * A is initialised Kaiming-uniform (seeded) and B to zero, so the adapted model equals the base
  * model exactly at step 0.
  */
-public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules) {
+public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora) {
     public static final Set<String> SUPPORTED_TARGETS = Set.of("query", "key", "value");
 
     public LoraSpec {
@@ -23,10 +24,15 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
         targetModules = List.copyOf(targetModules);
     }
 
+    public LoraSpec(int rank, float alpha, float dropout, List<String> targetModules) {
+        this(rank, alpha, dropout, targetModules, false);
+    }
+
     /** The defaults Lamina trains with: r=8, alpha=16, dropout 0.1 on query and value. */
     public static LoraSpec defaults() { return new LoraSpec(8, 16f, 0.1f, List.of("query", "value")); }
 
-    public float scaling() { return alpha / rank; }
+    /** {@code alpha / r}, or rsLoRA's rank-stabilised {@code alpha / sqrt(r)}. */
+    public float scaling() { return rslora ? (float) (alpha / Math.sqrt(rank)) : alpha / rank; }
 
     /** PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}. */
     public static String peftKey(int layer, String module, char factor) {
