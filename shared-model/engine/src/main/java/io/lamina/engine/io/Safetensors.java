@@ -126,8 +126,20 @@ public final class Safetensors {
         return out.array();
     }
 
-    /** Parses and validates a safetensors file. */
+    /** Parses and validates a safetensors file; every tensor must be F32, F16 or BF16. */
     public static SafetensorsFile read(byte[] bytes) {
+        return read(bytes, false);
+    }
+
+    /**
+     * Parses and validates a model's safetensors file, whose integer buffers (e.g. BERT's
+     * {@code embeddings.position_ids}, I64) are checked like the rest but left out of the result.
+     */
+    public static SafetensorsFile readFloatTensors(byte[] bytes) {
+        return read(bytes, true);
+    }
+
+    private static SafetensorsFile read(byte[] bytes, boolean skipIntegers) {
         if (bytes == null) throw new IllegalArgumentException("safetensors bytes must not be null");
         if (bytes.length < 8) throw new IllegalArgumentException("safetensors file too short: " + bytes.length + " bytes, need at least 8 for the header length");
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -176,7 +188,11 @@ public final class Safetensors {
                 continue;
             }
             if (name.isEmpty()) throw new IllegalArgumentException("safetensors tensor name must not be empty");
-            entries.add(parseEntry(name, node, dataLen));
+            Entry entry = parseEntry(name, node, dataLen);
+            if (!entry.dtype.floating && !skipIntegers) {
+                throw new IllegalArgumentException("safetensors tensor '" + name + "' has unsupported dtype '" + entry.dtype + "', supported: [F32, F16, BF16]");
+            }
+            entries.add(entry);
         }
 
         // Offsets must tile the data buffer: no overlaps, no gaps, nothing unaccounted for.
@@ -200,16 +216,22 @@ public final class Safetensors {
 
         Map<String, HostTensor> tensors = new TreeMap<>();
         for (Entry e : entries) {
-            tensors.put(e.name, new HostTensor(e.shape, decode(bytes, dataStart + (int) e.begin, e.dtype, e.count)));
+            if (e.dtype.floating) tensors.put(e.name, new HostTensor(e.shape, decode(bytes, dataStart + (int) e.begin, e.dtype, e.count)));
         }
         return new SafetensorsFile(tensors, metadata);
     }
 
     private enum DType {
-        F32(4), F16(2), BF16(2);
+        F32(4, true), F16(2, true), BF16(2, true), F64(8, false), I64(8, false), I32(4, false), I16(2, false), I8(1, false),
+        U8(1, false), BOOL(1, false);
         final int size;
+        /** Decoded to float32; the others are only validated (and only where a caller skips them). */
+        final boolean floating;
 
-        DType(int size) { this.size = size; }
+        DType(int size, boolean floating) {
+            this.size = size;
+            this.floating = floating;
+        }
     }
 
     private record Entry(String name, DType dtype, long[] shape, int count, long begin, long end) {
@@ -231,7 +253,7 @@ public final class Safetensors {
         try {
             dtype = DType.valueOf(dtypeNode.textValue());
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(where + " has unsupported dtype '" + dtypeNode.textValue() + "', supported: " + Arrays.toString(DType.values()));
+            throw new IllegalArgumentException(where + " has unsupported dtype '" + dtypeNode.textValue() + "', supported: [F32, F16, BF16]");
         }
 
         JsonNode shapeNode = node.get("shape");

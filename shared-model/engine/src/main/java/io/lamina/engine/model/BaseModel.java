@@ -168,14 +168,57 @@ public final class BaseModel {
         HuggingFaceTokenizer tokenizer;
         try (InputStream in = BaseModel.class.getResourceAsStream(TOKENIZER_RESOURCE)) {
             if (in == null) throw new IllegalStateException(TOKENIZER_RESOURCE + " is not on the classpath");
-            // No padding (the model pads each batch itself) and no truncation below the model's
-            // limit: callers' max lengths are applied in tokenize().
-            tokenizer = HuggingFaceTokenizer.newInstance(in, Map.of(
-                    "padding", "false", "truncation", "true", "maxLength", "512", "addSpecialTokens", "true"));
+            tokenizer = HuggingFaceTokenizer.newInstance(in, TOKENIZER_OPTIONS);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return new BaseModel(MINILM_ID, fingerprint, weights, 6, 12, tokenizer);
+    }
+
+    /**
+     * No padding (the model pads each batch itself) and no truncation below the model's limit:
+     * callers' max lengths are applied in {@link #tokenize}.
+     */
+    private static final Map<String, String> TOKENIZER_OPTIONS = Map.of(
+            "padding", "false", "truncation", "true", "maxLength", "512", "addSpecialTokens", "true");
+
+    /**
+     * A BERT-family encoder from a Hugging Face directory: {@code config.json} ({@code model_type}
+     * bert, GELU), {@code model.safetensors} (float32, float16 or bfloat16; integer buffers such as
+     * {@code position_ids} are skipped; a {@code bert.} prefix is accepted) and {@code tokenizer.json}.
+     * Pickle checkpoints ({@code pytorch_model.bin}) are refused. The fingerprint is the sha256 of the
+     * safetensors file, so adapters trained on one base never load onto another.
+     */
+    public static BaseModel fromHuggingFaceDirectory(java.nio.file.Path dir) throws IOException {
+        java.nio.file.Path config = dir.resolve("config.json"), weights = dir.resolve("model.safetensors"), tok = dir.resolve("tokenizer.json");
+        if (!java.nio.file.Files.isRegularFile(weights)) {
+            if (java.nio.file.Files.exists(dir.resolve("pytorch_model.bin"))) {
+                throw new IllegalArgumentException(dir + " has only pytorch_model.bin, a pickle file, which is never read: "
+                        + "save the model with safe_serialization=True (model.safetensors)");
+            }
+            throw new IllegalArgumentException(dir + " has no model.safetensors");
+        }
+        if (!java.nio.file.Files.isRegularFile(config)) throw new IllegalArgumentException(dir + " has no config.json");
+        if (!java.nio.file.Files.isRegularFile(tok)) throw new IllegalArgumentException(dir + " has no tokenizer.json");
+        com.fasterxml.jackson.databind.JsonNode c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile());
+        String type = c.path("model_type").asText("");
+        if (!type.equals("bert")) throw new IllegalArgumentException("config.json: model_type '" + type + "' is not supported (supported: bert)");
+        String act = c.path("hidden_act").asText("gelu");
+        if (!act.equals("gelu")) throw new IllegalArgumentException("config.json: hidden_act '" + act + "' is not supported (supported: gelu)");
+        int layerCount = c.path("num_hidden_layers").asInt(-1), heads = c.path("num_attention_heads").asInt(-1), hidden = c.path("hidden_size").asInt(-1);
+        if (layerCount < 1 || heads < 1 || hidden < 1 || hidden % heads != 0) {
+            throw new IllegalArgumentException("config.json: needs num_hidden_layers, num_attention_heads and hidden_size (a multiple of the heads)");
+        }
+        byte[] bytes = java.nio.file.Files.readAllBytes(weights);
+        Map<String, HostTensor> named = new java.util.HashMap<>();
+        for (Map.Entry<String, HostTensor> e : io.lamina.engine.io.Safetensors.readFloatTensors(bytes).tensors().entrySet()) {
+            named.put(e.getKey().startsWith("bert.") ? e.getKey().substring(5) : e.getKey(), e.getValue());
+        }
+        HostTensor word = named.get("embeddings.word_embeddings.weight");
+        if (word == null || word.cols() != hidden) throw new IllegalArgumentException("model.safetensors: embeddings.word_embeddings.weight missing or not " + hidden + " wide");
+        String id = c.path("_name_or_path").asText(dir.getFileName().toString());
+        HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tok, TOKENIZER_OPTIONS);
+        return new BaseModel(id.isBlank() ? dir.getFileName().toString() : id, "sha256:" + sha256(bytes), named, layerCount, heads, tokenizer);
     }
 
     public String id() { return id; }
@@ -540,7 +583,7 @@ public final class BaseModel {
 
     private static HostTensor need(Map<String, HostTensor> w, String name) {
         HostTensor t = w.get(name);
-        if (t == null) throw new IllegalStateException("base model file lacks " + name);
+        if (t == null) throw new IllegalArgumentException("base model file lacks " + name);
         return t;
     }
 
