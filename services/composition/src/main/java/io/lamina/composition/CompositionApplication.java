@@ -14,11 +14,6 @@ import org.springframework.context.annotation.Import;
 @Import(LaminaServiceSupport.class)
 public class CompositionApplication {
     @Bean
-    BaseModel baseModel() {
-        return BaseModel.miniLm();
-    }
-
-    @Bean
     Composer composer(BaseModel base) {
         return new Composer(base);
     }

@@ -14,11 +14,6 @@ import org.springframework.context.annotation.Import;
 @Import(LaminaServiceSupport.class)
 public class EvaluationApplication {
     @Bean
-    BaseModel baseModel() {
-        return BaseModel.miniLm();
-    }
-
-    @Bean
     AdapterRouter adapterRouter(BaseModel base) {
         return new AdapterRouter(base);
     }

@@ -1,6 +1,5 @@
 package io.lamina.hypernetwork;
 
-import io.lamina.engine.model.BaseModel;
 import io.lamina.support.LaminaServiceSupport;
 import io.lamina.support.ServiceLauncher;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -15,11 +14,6 @@ import org.springframework.context.annotation.Import;
 @SpringBootApplication
 @Import(LaminaServiceSupport.class)
 public class HypernetworkApplication {
-    @Bean
-    BaseModel baseModel() {
-        return BaseModel.miniLm();
-    }
-
     public static ConfigurableApplicationContext start(String... args) {
         return ServiceLauncher.start(HypernetworkApplication.class, "hypernetwork", args);
     }

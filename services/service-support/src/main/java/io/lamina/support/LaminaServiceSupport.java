@@ -38,6 +38,18 @@ public class LaminaServiceSupport {
         return new jakarta.servlet.MultipartConfigElement("", maxFile.toBytes(), maxRequest.toBytes(), 0);
     }
 
+    /**
+     * The frozen base model, created only in the services that use it: the bundled all-MiniLM-L6-v2,
+     * or a BERT-family Hugging Face directory given as {@code lamina.base-model.dir} (env
+     * {@code LAMINA_BASE_MODEL_DIR}). Loaded once per process, shared by every service in the JVM.
+     */
+    @Bean
+    @org.springframework.context.annotation.Lazy
+    io.lamina.engine.model.BaseModel baseModel(
+            @org.springframework.beans.factory.annotation.Value("${lamina.base-model.dir:${LAMINA_BASE_MODEL_DIR:}}") String dir) {
+        return io.lamina.engine.model.BaseModel.configured(dir);
+    }
+
     @Bean
     MessagePublisher messagePublisher(StreamBridge bridge) {
         return new MessagePublisher(bridge);

@@ -1,6 +1,5 @@
 package io.lamina.trainingworker;
 
-import io.lamina.engine.model.BaseModel;
 import io.lamina.support.LaminaServiceSupport;
 import io.lamina.support.ServiceLauncher;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -14,12 +13,6 @@ import org.springframework.context.annotation.Import;
 @Import(LaminaServiceSupport.class)
 @EnableConfigurationProperties(TrainingWorkerProperties.class)
 public class TrainingWorkerApplication {
-    /** The frozen base model, loaded once per process (shared by every service in the JVM). */
-    @Bean
-    BaseModel baseModel() {
-        return BaseModel.miniLm();
-    }
-
     public static ConfigurableApplicationContext start(String... args) {
         return ServiceLauncher.start(TrainingWorkerApplication.class, "training-worker", args);
     }

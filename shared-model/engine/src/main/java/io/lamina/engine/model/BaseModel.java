@@ -182,6 +182,24 @@ public final class BaseModel {
     private static final Map<String, String> TOKENIZER_OPTIONS = Map.of(
             "padding", "false", "truncation", "true", "maxLength", "512", "addSpecialTokens", "true");
 
+    private static final Map<String, BaseModel> FROM_DIRECTORY = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The base model a deployment configures: the bundled MiniLM when {@code directoryOrBlank} is blank,
+     * else the Hugging Face directory's model, loaded once per process and directory.
+     */
+    public static BaseModel configured(String directoryOrBlank) {
+        if (directoryOrBlank == null || directoryOrBlank.isBlank()) return miniLm();
+        java.nio.file.Path dir = java.nio.file.Path.of(directoryOrBlank).toAbsolutePath().normalize();
+        return FROM_DIRECTORY.computeIfAbsent(dir.toString(), k -> {
+            try {
+                return fromHuggingFaceDirectory(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read base model directory " + dir, e);
+            }
+        });
+    }
+
     /**
      * A BERT-family encoder from a Hugging Face directory: {@code config.json} ({@code model_type}
      * bert, GELU), {@code model.safetensors} (float32, float16 or bfloat16; integer buffers such as
