@@ -88,6 +88,34 @@ $('new-stream').addEventListener('submit', async (e) => {
   }
 });
 
+$('upload').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const file = $('upload-file').files[0];
+  const report = $('upload-report');
+  const stream = $('upload-stream').value.trim(), task = $('upload-task').value.trim();
+  const name = file.name.toLowerCase();
+  const type = name.endsWith('.csv') ? 'text/csv' : (name.endsWith('.jsonl') || name.endsWith('.ndjson')) ? 'application/x-ndjson' : 'application/json';
+  const query = type === 'application/json' ? '' : '?' + new URLSearchParams({streamId: stream, taskKey: task});
+  let body = await file.text();
+  if (type === 'application/json') {
+    try {
+      body = JSON.stringify(Object.assign(JSON.parse(body), {streamId: stream, taskKey: task}));
+    } catch (err) {
+      report.innerHTML = `<li>${esc(file.name)} is not JSON: ${esc(err.message)}</li>`;
+      return;
+    }
+  }
+  const response = await fetch('/api/datasets' + query, {method: 'POST', headers: {'Content-Type': type}, body});
+  const result = await response.json().catch(() => ({}));
+  if (response.ok) {
+    report.innerHTML = `<li>Accepted: dataset <code>${esc(result.datasetId)}</code>${result.created ? '' : ' (already there)'}. The task starts when the stream is free.</li>`;
+    current = stream;
+    refresh();
+  } else {
+    report.innerHTML = (result.errors || [result.detail || response.statusText]).map((m) => `<li>${esc(m)}</li>`).join('');
+  }
+});
+
 $('pause-resume').addEventListener('click', async () => {
   try {
     await api('/api/streams/' + encodeURIComponent(current) + '/' + $('pause-resume').dataset.action, {method: 'POST'});

@@ -530,6 +530,31 @@ class PlatformEndToEndTest {
         assertThat(notZip.statusCode()).isEqualTo(400);
     }
 
+    @Test
+    @Order(14)
+    void datasetsUploadAsCsvOrJsonLinesWithEveryBadLineNamed() throws Exception {
+        StringBuilder csv = new StringBuilder("text,label,split\n");
+        WEATHER_SPORTS.forEach((label, texts) -> {
+            for (int i = 0; i < texts.size(); i++) {
+                csv.append('"').append(texts.get(i).replace("\"", "\"\"")).append("\",").append(label).append(',').append(i < 9 ? "train" : "test").append('\n');
+            }
+        });
+        HttpResponse<String> ok = http.send(request("/api/datasets?streamId=s-files&taskKey=t-csv&name=Weather%20or%20sports")
+                .header("Content-Type", "text/csv").POST(HttpRequest.BodyPublishers.ofString(csv.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(202);
+        JsonNode stored = getJson("/api/datasets/" + Json.mapper().readTree(ok.body()).path("datasetId").asText() + "?records=true");
+        assertThat(stored.path("train").size()).isEqualTo(18);
+        assertThat(stored.path("test").size()).isEqualTo(6);
+
+        HttpResponse<String> bad = http.send(request("/api/datasets?streamId=s-files&taskKey=t-jsonl")
+                .header("Content-Type", "application/x-ndjson")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"text\":\"fine\",\"label\":\"a\"}\n{\"text\":\"\",\"label\":\"a\"}\nnot json\n")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(bad.body()).contains("line 2: text is missing or blank").contains("line 3: not a JSON object");
+        assertThat(getJson("/api/datasets?streamId=s-files").path("items").size()).isEqualTo(1);
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

@@ -1,5 +1,6 @@
 package io.lamina.ingestion.api;
 
+import io.lamina.ingestion.domain.DatasetFile;
 import io.lamina.ingestion.domain.DatasetStore;
 import io.lamina.ingestion.domain.DatasetSubmission;
 import io.lamina.ingestion.domain.IngestionService;
@@ -41,6 +42,28 @@ class DatasetController {
         var accepted = (IngestionService.Accepted) outcome;
         return ResponseEntity.status(HttpStatus.ACCEPTED)
                 .body(new DatasetAccepted(accepted.dataset().datasetId(), accepted.created()));
+    }
+
+    @Operation(summary = "Upload a task dataset as a file: CSV with a header (text,label[,split]) or JSON Lines "
+            + "({text, label, split?} per line); 202 with its id, or 400 naming every bad line")
+    @PostMapping(consumes = {"text/csv", "application/x-ndjson", "application/jsonl"})
+    ResponseEntity<DatasetAccepted> uploadFile(@RequestHeader("Content-Type") String contentType, @RequestBody byte[] body,
+                                               @RequestParam(required = false) String streamId,
+                                               @RequestParam(required = false) String taskKey,
+                                               @RequestParam(required = false) String name,
+                                               @RequestParam(required = false) String description,
+                                               @RequestParam(required = false) List<String> labels) {
+        DatasetFile.Format format = contentType.toLowerCase(java.util.Locale.ROOT).startsWith("text/csv") ? DatasetFile.Format.CSV : DatasetFile.Format.JSONL;
+        String text;
+        try {
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(body)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the file is not valid UTF-8");
+        }
+        return upload(DatasetFile.read(format, text, streamId, taskKey, name, description, labels));
     }
 
     @Operation(summary = "List datasets, optionally of one stream")
