@@ -555,6 +555,20 @@ class PlatformEndToEndTest {
         assertThat(getJson("/api/datasets?streamId=s-files").path("items").size()).isEqualTo(1);
     }
 
+    @Test
+    @Order(15)
+    void aRankSweepChoosesTheTasksRankAndSaysHow() throws Exception {
+        postJson("/api/streams", Map.of("streamId", "s-sweep",
+                "policy", Map.of("adapter", Map.of("rankSweep", Map.of("ranks", List.of(2, 1), "tolerance", 1.0)))), 201);
+        upload("s-sweep", "t1", "Weather or sports news", WEATHER_SPORTS);
+        JsonNode done = awaitDone("s-sweep", 1, Duration.ofMinutes(4));
+        String id = done.path("tasks").get(0).path("adapterId").asText();
+        Adapter swept = PeftAdapterFormat.fromZip(http.send(request("/api/adapters/" + id + "/peft").build(),
+                HttpResponse.BodyHandlers.ofByteArray()).body());
+        assertThat(swept.spec().rank()).isEqualTo(1);          // tolerance 1: the smallest rank
+        assertThat(swept.provenance().details().get("rank-sweep")).startsWith("r1=").contains("r2=").endsWith("chosen 1 (tolerance 1.000)");
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

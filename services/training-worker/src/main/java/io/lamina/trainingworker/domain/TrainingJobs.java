@@ -3,6 +3,8 @@ package io.lamina.trainingworker.domain;
 import io.lamina.contracts.AdapterSettings;
 import io.lamina.contracts.ContinualTraining;
 import io.lamina.contracts.RankGateSettings;
+import io.lamina.contracts.RankSweepSettings;
+import io.lamina.engine.training.RankSweep;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.contracts.Json;
 import io.lamina.contracts.LabeledText;
@@ -193,6 +195,21 @@ public class TrainingJobs {
         if (continual.rankGate() != null) {
             RankGateSettings g = continual.rankGate();
             gate = new RankGate((float) g.temperature(), g.topK(), (float) g.pruneThreshold());
+        }
+        if (adapter == null && gate == null && command.adapter() != null && command.adapter().rankSweep() != null) {
+            // AdapterTune: pick the rank first (its runs' progress events are heartbeats too), then train with it
+            RankSweepSettings rs = command.adapter().rankSweep();
+            RankSweep.Settings d = RankSweep.Settings.defaults();
+            RankSweep.Result sweep = new RankSweep(base).run(new TrainingRequest(train, List.copyOf(labels), lora, spec, null,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, 0, p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, null, Map.of()),
+                    new RankSweep.Settings(rs.ranks() == null || rs.ranks().isEmpty() ? d.ranks() : rs.ranks(),
+                            rs.seeds() == null ? d.seeds() : rs.seeds(), rs.tolerance() == null ? d.tolerance() : rs.tolerance()));
+            lora = new LoraSpec(sweep.chosenRank(), lora.scaling() * sweep.chosenRank(), lora.dropout(), lora.targetModules(), lora.rslora());
+            provenance.put("rank-sweep", sweep.summary());
+            log.info("job {}: rank sweep {}", command.jobId(), sweep.summary());
         }
         if (adapter == null) {
             adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
