@@ -1,0 +1,163 @@
+package io.lamina.engine.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.lamina.contracts.LabeledText;
+import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.lora.LoraInit;
+import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.mora.RankGate;
+import io.lamina.engine.data.SupersenseStream;
+import io.lamina.engine.head.PrototypeHead;
+import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.routing.AdapterRouter;
+import io.lamina.engine.training.LoraTrainer;
+import io.lamina.engine.training.TrainingRequest;
+import io.lamina.engine.training.TrainingSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Adapter types on the MiniLM base, one WordNet task (5 noun supersenses, 120 train / 30 test glosses
+ * per class, seed 7), the platform's training budget (3 epochs, batch 32, lr 1e-3): trainable
+ * parameters, training examples/s and tokens/s, the process's resident memory after the run, test
+ * accuracy, next to a head-only baseline (class means on the frozen base). Also the encoder's
+ * achieved FLOP/s while training against a measured fp32 matmul peak of this machine. Not a test:
+ * <pre>
+ * ./mvnw -q -o -pl shared-model/engine exec:java -Dexec.mainClass=io.lamina.engine.bench.AdapterTrainingBenchmark -Dexec.classpathScope=test
+ * </pre>
+ * FLOPs are counted, not profiled: per real (non-padding) token, the encoder's matmuls cost
+ * {@code 2 * layers * (12 H^2 + 2 L H)} in the forward (Q, K, V, attention output and the 4H FFN, plus
+ * attention scores and values over the batch's padded length L); a training step adds the backward
+ * through the frozen encoder to the adapters, about one more forward (no weight gradients for the
+ * frozen matrices), so training is counted as 2 forwards. Padding tokens are not counted, so the
+ * figure is what the useful work achieves.
+ */
+public final class AdapterTrainingBenchmark {
+    private AdapterTrainingBenchmark() {
+    }
+
+    record Row(String type, long parameters, double examplesPerSecond, double tokensPerSecond, double gflops,
+               long rssMb, double accuracy) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        BaseModel base = BaseModel.miniLm();
+        SupersenseStream.TaskData task = SupersenseStream.build(1, 5, 120, 30, 7).get(0);
+        TrainingSpec spec = new TrainingSpec(3, 32, 1e-3f, 0.01f, 0.1f, 1f, 42L, 64, 0);
+        List<long[]> ids = base.tokenize(task.train().stream().map(LabeledText::text).toList(), spec.maxLength());
+        long tokens = ids.stream().mapToLong(a -> a.length).sum();
+        double avgLen = (double) tokens / ids.size();
+        int h = base.hiddenSize();
+        double flopsPerToken = 2.0 * base.layers() * (12.0 * h * h + 2.0 * avgLen * h);
+        double peak = matmulPeakGflops(base);
+
+        LoraTrainer trainer = new LoraTrainer(base);
+        List<Row> rows = new ArrayList<>();
+        // head-only: the frozen base with class-mean prototypes (a LoRA with B = 0 embeds as the base does)
+        LoraSpec zeroSpec = LoraSpec.defaults();
+        Adapter zero = Adapter.lora(zeroSpec, LoraInit.initialWeights(zeroSpec, base.layers(), h, 1), null, base.id(), base.fingerprint(),
+                new AdapterProvenance("benchmark", Map.of()));
+        long t0 = System.nanoTime();
+        PrototypeHead head = trainer.prototypeHead(zero, task.train(), task.labels(), spec.maxLength(), 1);
+        double s0 = (System.nanoTime() - t0) / 1e9;
+        Adapter headOnly = zero.withHead(head);
+        rows.add(new Row("head only (class means)", (long) head.labels().size() * h, task.train().size() / s0,
+                tokens / s0, 0, rssMb(), accuracy(base, headOnly, task.test())));
+
+        record Variant(String name, LoraSpec lora, RankGate gate) {
+        }
+        List<Variant> variants = List.of(
+                new Variant("LoRA r=8 query,value", LoraSpec.defaults(), null),
+                new Variant("LoRA r=8 query,key,value", new LoraSpec(8, 16f, 0.1f, List.of("query", "key", "value")), null),
+                new Variant("LoRA r=16 query,value", new LoraSpec(16, 32f, 0.1f, List.of("query", "value")), null),
+                new Variant("rsLoRA r=8 query,value", new LoraSpec(8, 16f / (float) Math.sqrt(8), 0.1f, List.of("query", "value"), true), null),
+                new Variant("MoRA 8 experts query,value", LoraSpec.defaults(), RankGate.defaults()));
+        for (Variant v : variants) {
+            long start = System.nanoTime();
+            Adapter a = trainer.train(new TrainingRequest(task.train(), task.labels(), v.lora(), spec, null, null, null, Map.of(), null, v.gate()));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            double tps = tokens * spec.epochs() / seconds;
+            rows.add(new Row(v.name(), a.trainableParameters(), task.train().size() * spec.epochs() / seconds, tps,
+                    tps * flopsPerToken * 2 / 1e9, rssMb(), accuracy(base, a, task.test())));
+        }
+
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "One WordNet task (5 classes, %d train / %d test), 3 epochs, batch 32; %d cores; "
+                        + "measured fp32 matmul peak %.0f GFLOP/s (2048x2048 DJL matmul); encoder %.1f MFLOP per token forward.%n%n",
+                task.train().size(), task.test().size(), Runtime.getRuntime().availableProcessors(), peak, flopsPerToken / 1e6));
+        b.append("| adapter | trainable params | train examples/s | train tokens/s | encoder GFLOP/s (% of peak) | RSS after (MB) | test accuracy |\n");
+        b.append("|---|---|---|---|---|---|---|\n");
+        for (Row r : rows) {
+            b.append(String.format(Locale.ROOT, "| %s | %,d | %.0f | %.0f | %s | %d | %.1f %% |%n", r.type(), r.parameters(),
+                    r.examplesPerSecond(), r.tokensPerSecond(),
+                    r.gflops() == 0 ? "– (no training)" : String.format(Locale.ROOT, "%.1f (%.0f %%)", r.gflops(), 100 * r.gflops() / peak),
+                    r.rssMb(), 100 * r.accuracy()));
+        }
+        System.out.println(b);
+        Path out = Path.of("bench", "adapter-types.md");
+        try {
+            Files.createDirectories(out.getParent());
+            Files.writeString(out, b.toString());
+        } catch (Exception e) {
+            System.err.println("could not write " + out + ": " + e);
+        }
+    }
+
+    /** Best of 5 timed 2048×2048×2048 fp32 matmuls (after a warm-up), in GFLOP/s. */
+    static double matmulPeakGflops(BaseModel base) {
+        int n = 2048;
+        try (NDManager m = base.manager().newSubManager()) {
+            NDArray a = m.randomNormal(new Shape(n, n)), b = m.randomNormal(new Shape(n, n));
+            a.matMul(b).close();
+            double best = 0;
+            for (int i = 0; i < 5; i++) {
+                long t = System.nanoTime();
+                NDArray c = a.matMul(b);
+                c.toFloatArray();
+                double s = (System.nanoTime() - t) / 1e9;
+                c.close();
+                best = Math.max(best, 2.0 * n * n * n / s / 1e9);
+            }
+            return best;
+        }
+    }
+
+    static long rssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        } catch (Exception e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    static double accuracy(BaseModel base, Adapter adapter, List<LabeledText> test) {
+        float[][] e = base.embed(test.stream().map(LabeledText::text).toList(), adapter);
+        float[][] p = AdapterRouter.normalised(adapter.head().prototypes());
+        int correct = 0;
+        for (int i = 0; i < e.length; i++) {
+            int best = 0;
+            float bs = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < p.length; c++) {
+                float s = 0;
+                for (int j = 0; j < e[i].length; j++) s += e[i][j] * p[c][j];
+                if (s > bs) {
+                    bs = s;
+                    best = c;
+                }
+            }
+            if (adapter.head().labels().get(best).equals(test.get(i).label())) correct++;
+        }
+        return (double) correct / e.length;
+    }
+}
