@@ -60,7 +60,9 @@ async function showStream(id) {
       value="${esc(a.adapterId)}" aria-label="merge input v${a.version}" ${ticked.has(a.adapterId) ? 'checked' : ''}></td><td>v${a.version}</td><td>${esc(a.taskKey || '')}</td>
       <td class="status ${esc(a.status)}">${esc(a.status)}</td><td>${esc(a.config.r)}</td><td>${(a.sizeBytes / 1024).toFixed(0)} KiB</td>
       <td>${a.lineage.map((l) => esc(l.relation) + ' ' + esc(l.parentId.slice(0, 16))).join('<br>')}</td>
-      <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a></td></tr>`).join('')
+      <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a>
+        ${a.status === 'PROMOTED' ? `<button type="button" data-status="RETIRED" data-adapter="${esc(a.adapterId)}">Retire</button>`
+          : `<button type="button" data-status="PROMOTED" data-adapter="${esc(a.adapterId)}">Promote</button>`}</td></tr>`).join('')
     || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>';
 }
 
@@ -122,6 +124,18 @@ $('pause-resume').addEventListener('click', async () => {
     refresh();
   } catch (err) {
     $('strategy-summary').textContent = err.message;
+  }
+});
+
+$('adapters').addEventListener('click', async (e) => {
+  const button = e.target.closest('button[data-status]');
+  if (!button) return;
+  try {
+    await api('/api/adapters/' + encodeURIComponent(button.dataset.adapter) + '/status', {method: 'POST',
+      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({status: button.dataset.status, reason: 'from the dashboard'})});
+    refresh();
+  } catch (err) {
+    button.textContent = err.message;
   }
 });
 

@@ -569,6 +569,25 @@ class PlatformEndToEndTest {
         assertThat(swept.provenance().details().get("rank-sweep")).startsWith("r1=").contains("r2=").endsWith("chosen 1 (tolerance 1.000)");
     }
 
+    @Test
+    @Order(16)
+    void operatorsRetireAndPromoteAdaptersAndPredictionsFollow() throws Exception {
+        JsonNode adapters = getJson("/api/adapters?streamId=api-topics&status=PROMOTED").path("items");
+        assertThat(adapters.size()).isEqualTo(2);
+        String cooking = null;
+        for (JsonNode a : adapters) if (a.path("taskKey").asText().equals("t-music-cooking")) cooking = a.path("adapterId").asText();
+        JsonNode retired = postJson("/api/adapters/" + cooking + "/status", Map.of("status", "RETIRED", "reason", "bad answers"), 200);
+        assertThat(retired.path("status").asText()).isEqualTo("RETIRED");
+        assertThat(retired.path("statusReason").asText()).isEqualTo("set by an operator: bad answers");
+        // only the weather/sports adapter serves now
+        JsonNode p = postJson("/api/streams/api-topics/predict", Map.of("texts", List.of("Add the garlic and cook for one minute.")), 200);
+        assertThat(p.path("predictions").get(0).path("label").asText()).isIn("weather", "sports");
+        postJson("/api/adapters/" + cooking + "/status", Map.of("status", "PROMOTED"), 200);
+        p = postJson("/api/streams/api-topics/predict", Map.of("texts", List.of("Add the garlic and cook for one minute.")), 200);
+        assertThat(p.path("predictions").get(0).path("label").asText()).isEqualTo("cooking");
+        assertThat(post("/api/adapters/" + cooking + "/status", Map.of("status", "DELETED")).statusCode()).isEqualTo(400);
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);

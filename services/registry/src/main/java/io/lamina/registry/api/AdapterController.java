@@ -61,6 +61,19 @@ class AdapterController {
                 .body(zip);
     }
 
+    record StatusChange(String status, String reason) {
+    }
+
+    @Operation(summary = "Promote, retire, reject or demote an adapter by hand (operators); predictions follow at once, "
+            + "and AdapterStatusChanged is announced")
+    @PostMapping("/{id}/status")
+    AdapterView changeStatus(@PathVariable String id, @RequestBody StatusChange change) {
+        if (change == null || change.status() == null) throw new IllegalArgumentException("status is required: one of " + RegistryService.STATUSES);
+        String reason = change.reason() == null || change.reason().isBlank() ? "set by an operator" : "set by an operator: " + change.reason();
+        if (reason.length() > 500) throw new IllegalArgumentException("reason must be at most 500 characters");
+        return registry.changeStatus(id, change.status(), reason, null, null);
+    }
+
     @Operation(summary = "Register an adapter whose PEFT zip is already in the blob store (used by composition for merges)")
     @PostMapping
     ResponseEntity<AdapterView> register(@RequestBody Registration registration) {
