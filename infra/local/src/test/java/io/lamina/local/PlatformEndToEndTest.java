@@ -588,6 +588,28 @@ class PlatformEndToEndTest {
         assertThat(post("/api/adapters/" + cooking + "/status", Map.of("status", "DELETED")).statusCode()).isEqualTo(400);
     }
 
+    private HttpResponse<String> postWithKey(String path, String key, Object body) throws Exception {
+        return http.send(request(path).header("Content-Type", "application/json").header("Idempotency-Key", key)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    @Order(17)
+    void aRetriedPostWithTheSameIdempotencyKeyGetsTheFirstAnswer() throws Exception {
+        Map<String, Object> body = Map.of("streamId", "s-idempotent", "policy", Map.of("strategy", "joint"));
+        HttpResponse<String> first = postWithKey("/api/streams", "create-s-idempotent-1", body);
+        HttpResponse<String> again = postWithKey("/api/streams", "create-s-idempotent-1", body);
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(again.statusCode()).isEqualTo(201);
+        assertThat(again.body()).isEqualTo(first.body());
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).contains("true");
+        assertThat(post("/api/streams", body).statusCode()).as("without the key it is a second create").isEqualTo(409);
+        HttpResponse<String> other = postWithKey("/api/streams", "create-s-idempotent-1", Map.of("streamId", "s-other"));
+        assertThat(other.statusCode()).isEqualTo(422);
+        assertThat(other.body()).contains("different request body");
+        assertThat(getJson("/api/streams")).noneMatch(st -> st.path("streamId").asText().equals("s-other"));
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
