@@ -54,6 +54,11 @@ async function showStream(id) {
       : `<td style="background:hsl(${(a * 120).toFixed(0)},70%,${(85 - a * 25).toFixed(0)}%)">${pct(a)}</td>`).join('') + '</tr>';
   });
   $('matrix').innerHTML = s.accuracyMatrix.length ? html : '<tr><td class="empty">No evaluation yet.</td></tr>';
+  try {
+    $('curves').innerHTML = curves(await api('/api/evaluations/' + encodeURIComponent(id)));
+  } catch (err) {
+    $('curves').innerHTML = '<p class="empty">No evaluation yet.</p>';
+  }
   const adapters = await api('/api/adapters?streamId=' + encodeURIComponent(id));
   const ticked = new Set([...document.querySelectorAll('input[name=merge-input]:checked')].map((c) => c.value));
   $('adapters').tBodies[0].innerHTML = adapters.items.map((a) => `<tr><td><input type="checkbox" name="merge-input"
@@ -64,6 +69,23 @@ async function showStream(id) {
         ${a.status === 'PROMOTED' ? `<button type="button" data-status="RETIRED" data-adapter="${esc(a.adapterId)}">Retire</button>`
           : `<button type="button" data-status="PROMOTED" data-adapter="${esc(a.adapterId)}">Promote</button>`}</td></tr>`).join('')
     || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>';
+}
+
+/** Average accuracy and forgetting after each task as an inline SVG line chart (0-100 %). */
+function curves(m) {
+  const acc = m.averageAccuracy || [], fgt = m.averageForgetting || [];
+  if (!acc.length) return '<p class="empty">No evaluation yet.</p>';
+  const w = 320, h = 140, pad = 24, n = acc.length;
+  const x = (i) => pad + (n === 1 ? 0 : i * (w - 2 * pad) / (n - 1));
+  const y = (v) => h - pad - v * (h - 2 * pad);
+  const line = (vals, color) => `<polyline fill="none" stroke="${color}" stroke-width="2" points="${vals.map((v, i) => x(i) + ',' + y(v ?? 0)).join(' ')}"/>`
+    + vals.map((v, i) => `<circle cx="${x(i)}" cy="${y(v ?? 0)}" r="3" fill="${color}"><title>${pct(v)}</title></circle>`).join('');
+  const labels = (m.taskKeys || []).map((k, i) => `<text x="${x(i)}" y="${h - 6}" font-size="9" text-anchor="middle">${esc(k)}</text>`).join('');
+  return `<svg viewBox="0 0 ${w} ${h}" width="100%" style="max-width:480px" role="img" aria-label="average accuracy and forgetting after each task">
+    <line x1="${pad}" y1="${y(0)}" x2="${w - pad}" y2="${y(0)}" stroke="#999"/><line x1="${pad}" y1="${y(1)}" x2="${w - pad}" y2="${y(1)}" stroke="#eee"/>
+    <text x="2" y="${y(1) + 3}" font-size="9">100%</text><text x="8" y="${y(0) + 3}" font-size="9">0%</text>
+    ${line(acc, '#2a7')}${line(fgt, '#c33')}${labels}</svg>
+    <p><small><span style="color:#2a7">■</span> average accuracy <span style="color:#c33">■</span> average forgetting</small></p>`;
 }
 
 let strategies = [];
