@@ -608,6 +608,12 @@ class PlatformEndToEndTest {
         assertThat(other.statusCode()).isEqualTo(422);
         assertThat(other.body()).contains("different request body");
         assertThat(getJson("/api/streams")).noneMatch(st -> st.path("streamId").asText().equals("s-other"));
+        // lists filter and page
+        JsonNode joint = getJson("/api/streams?strategy=joint");
+        assertThat(joint).isNotEmpty().allMatch(st -> st.path("strategy").asText().equals("joint"));
+        assertThat(getJson("/api/streams?prefix=s-&size=2&page=0")).hasSize(2);
+        assertThat(getJson("/api/streams?prefix=s-idem")).extracting(st -> st.path("streamId").asText()).containsExactly("s-idempotent");
+        assertThat(post("/api/streams", Map.of()).statusCode()).isEqualTo(400);
     }
 
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {

@@ -41,14 +41,24 @@ class StreamController {
     record CreateStream(String streamId, JsonNode policy) {
     }
 
-    @Operation(summary = "Every stream with its strategy, progress and latest metrics")
+    @Operation(summary = "Streams with their strategy, progress and latest metrics, oldest first; optionally only one "
+            + "strategy's, or only those whose current status (e.g. IDLE, TRAINING) or id prefix match; page by page")
     @GetMapping
-    List<StreamSummary> list() {
-        return streams.streamIds().stream().map(id -> streams.find(id).orElseThrow()).map(s -> new StreamSummary(
-                s.streamId(), s.policy().strategy(), s.paused(), s.tasks().size(),
-                (int) s.tasks().stream().filter(t -> StreamStore.FINAL.contains(t.status())).count(),
-                s.tasks().stream().filter(t -> !StreamStore.FINAL.contains(t.status())).map(StreamStore.TaskView::status)
-                        .findFirst().orElse("IDLE"), s.metrics())).toList();
+    List<StreamSummary> list(@RequestParam(required = false) String strategy, @RequestParam(required = false) String status,
+                             @RequestParam(required = false) String prefix,
+                             @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "1000") int size) {
+        if (page < 0 || size < 1 || size > 1000) throw new IllegalArgumentException("page must be >= 0 and size in [1, 1000]");
+        String wanted = strategy == null ? null : io.lamina.workflows.stream.Strategy.of(strategy).id();
+        return streams.streamIds().stream()
+                .filter(id -> prefix == null || id.startsWith(prefix))
+                .map(id -> streams.find(id).orElseThrow()).map(s -> new StreamSummary(
+                        s.streamId(), s.policy().strategy(), s.paused(), s.tasks().size(),
+                        (int) s.tasks().stream().filter(t -> StreamStore.FINAL.contains(t.status())).count(),
+                        s.tasks().stream().filter(t -> !StreamStore.FINAL.contains(t.status())).map(StreamStore.TaskView::status)
+                                .findFirst().orElse("IDLE"), s.metrics()))
+                .filter(s -> wanted == null || s.strategy().equals(wanted))
+                .filter(s -> status == null || s.currentStatus().equalsIgnoreCase(status))
+                .skip((long) page * size).limit(size).toList();
     }
 
     @Operation(summary = "Create a stream with its policy (fields not given come from the default policy); "
