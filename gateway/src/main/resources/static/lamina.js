@@ -5,12 +5,68 @@ const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
 const pct = (x) => (x == null ? '–' : (100 * x).toFixed(1) + '%');
 
+/** The CSRF token the gateway sets as a cookie; every write of a signed-in session echoes it. */
+function csrf() {
+  const m = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+function withCsrf(options) {
+  const o = Object.assign({}, options || {});
+  if (o.method && o.method !== 'GET') o.headers = Object.assign({}, o.headers || {}, {'X-XSRF-TOKEN': csrf()});
+  return o;
+}
+
+function signedOut() {
+  $('sign-in-section').hidden = false;
+  $('streams-section').hidden = true;
+  $('stream').hidden = true;
+  $('sign-out').hidden = true;
+  $('who').textContent = '';
+}
+
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await fetch(path, withCsrf(options));
   const body = await response.json().catch(() => ({}));
+  if (response.status === 401) signedOut();
   if (!response.ok) throw new Error(body.detail || response.statusText);
   return body;
 }
+
+async function whoAmI() {
+  const response = await fetch('/api/session');
+  if (!response.ok) {
+    signedOut();
+    return false;
+  }
+  const me = await response.json();
+  $('who').textContent = me.name + ' (' + me.role + ')';
+  $('sign-in-section').hidden = true;
+  $('streams-section').hidden = false;
+  $('sign-out').hidden = false;
+  return true;
+}
+
+$('sign-in').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const response = await fetch('/api/session', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({key: $('sign-in-key').value.trim()})});
+  if (response.ok) {
+    $('sign-in-key').value = '';
+    $('sign-in-status').textContent = '';
+    await whoAmI();
+    loadMethods();
+    loadStrategies();
+    refresh();
+  } else {
+    $('sign-in-status').textContent = 'Unknown or revoked API key.';
+  }
+});
+
+$('sign-out').addEventListener('click', async () => {
+  await fetch('/api/session', withCsrf({method: 'DELETE'}));
+  signedOut();
+});
 
 async function refresh() {
   try {
@@ -129,7 +185,7 @@ $('upload').addEventListener('submit', async (e) => {
       return;
     }
   }
-  const response = await fetch('/api/datasets' + query, {method: 'POST', headers: {'Content-Type': type}, body});
+  const response = await fetch('/api/datasets' + query, withCsrf({method: 'POST', headers: {'Content-Type': type}, body}));
   const result = await response.json().catch(() => ({}));
   if (response.ok) {
     report.innerHTML = `<li>Accepted: dataset <code>${esc(result.datasetId)}</code>${result.created ? '' : ' (already there)'}. The task starts when the stream is free.</li>`;
@@ -220,7 +276,10 @@ $('merge-form').addEventListener('submit', async (e) => {
   }
 });
 
-loadMethods();
-loadStrategies();
-refresh();
-setInterval(refresh, 2000);
+whoAmI().then((signedIn) => {
+  if (!signedIn) return;
+  loadMethods();
+  loadStrategies();
+  refresh();
+});
+setInterval(() => { if ($('sign-in-section').hidden) refresh(); }, 2000);

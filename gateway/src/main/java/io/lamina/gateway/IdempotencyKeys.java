@@ -36,7 +36,8 @@ import java.util.Set;
  * imports) are left alone; they are idempotent by content anyway.
  */
 @Component
-@Order(Ordered.HIGHEST_PRECEDENCE + 1)
+// after Spring Security's filter chain: only an authorised request may be answered from the store
+@Order(org.springframework.boot.autoconfigure.security.SecurityProperties.DEFAULT_FILTER_ORDER + 1)
 class IdempotencyKeys extends OncePerRequestFilter {
     static final String HEADER = "Idempotency-Key";
     private static final int MAX_KEY = 200;

@@ -36,6 +36,8 @@ public final class EmbeddedStack implements AutoCloseable {
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     /** The running services by name, so that one can be stopped and started again (fault tests). */
     private final Map<String, RunningService> services = new LinkedHashMap<>();
+    private String adminKey;
+    private boolean adminKeyGenerated;
     private EmbeddedKafka kafka;
 
     private static final class RunningService implements AutoCloseable {
@@ -93,6 +95,7 @@ public final class EmbeddedStack implements AutoCloseable {
         started.push(temporal);
         log.info("Temporal up on port {}", ports.temporal());
 
+        resolveAdminKey();
         List<String> common = new ArrayList<>(List.of(
                 "--lamina.db.url=jdbc:postgresql://localhost:" + ports.postgres() + "/postgres",
                 "--lamina.db.username=postgres",
@@ -108,6 +111,7 @@ public final class EmbeddedStack implements AutoCloseable {
                 "--lamina.services.hypernetwork=http://localhost:" + ports.hypernetwork(),
                 "--lamina.services.evaluation=http://localhost:" + ports.evaluation(),
                 "--lamina.services.workflows=http://localhost:" + ports.workflows()));
+        common.add("--lamina.security.admin-key=" + adminKey);
         common.addAll(List.of(extraArgs));
 
         service("registry", RegistryApplication::start, ports.registry(), common);
@@ -164,6 +168,44 @@ public final class EmbeddedStack implements AutoCloseable {
 
     public String gatewayUrl() {
         return "http://localhost:" + ports.gateway();
+    }
+
+    /**
+     * LAMINA_ADMIN_KEY when set; otherwise the key kept in {@code <home>/admin-key} (owner-only), generated
+     * at the first start of this home. The gateway registers it (hashed) as an admin key.
+     */
+    private void resolveAdminKey() throws java.io.IOException {
+        String env = System.getenv("LAMINA_ADMIN_KEY");
+        if (env != null && !env.isBlank()) {
+            adminKey = env.strip();
+            return;
+        }
+        Path file = home.resolve("admin-key");
+        if (java.nio.file.Files.exists(file)) {
+            adminKey = java.nio.file.Files.readString(file).strip();
+            return;
+        }
+        byte[] bytes = new byte[32];
+        new java.security.SecureRandom().nextBytes(bytes);
+        adminKey = "lam_" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        java.nio.file.Files.createDirectories(home);
+        java.nio.file.Files.writeString(file, adminKey);
+        try {
+            java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException e) {
+            log.warn("cannot restrict the permissions of {}", file);
+        }
+        adminKeyGenerated = true;
+    }
+
+    /** The admin API key of this stack (LAMINA_ADMIN_KEY, or generated once per home and kept in {@code <home>/admin-key}). */
+    public String adminKey() {
+        return adminKey;
+    }
+
+    /** Whether this start generated the admin key (the first start of a home without LAMINA_ADMIN_KEY). */
+    public boolean adminKeyGenerated() {
+        return adminKeyGenerated;
     }
 
     public String kafkaBrokers() {

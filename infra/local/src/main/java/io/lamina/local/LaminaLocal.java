@@ -36,14 +36,19 @@ public final class LaminaLocal {
             stopped.countDown();
         }, "lamina-shutdown"));
         double coldStart = (System.nanoTime() - t0) / 1e9;
-        System.out.printf(Locale.ROOT, "%nLamina is up in %.1f s.  Dashboard: %s/   API docs: %s/swagger-ui.html%n%n",
+        System.out.printf(Locale.ROOT, "%nLamina is up in %.1f s.  Dashboard: %s/   API docs: %s/swagger-ui.html%n",
                 coldStart, stack.gatewayUrl(), stack.gatewayUrl());
+        if (stack.adminKeyGenerated()) {
+            System.out.printf("Admin API key (shown once; kept in %s): %s%n%n", home.resolve("admin-key").toAbsolutePath(), stack.adminKey());
+        } else {
+            System.out.printf("Admin API key: LAMINA_ADMIN_KEY, or the one kept in %s%n%n", home.resolve("admin-key").toAbsolutePath());
+        }
         if (Boolean.parseBoolean(setting("LAMINA_DEMO", "true"))) {
             DemoStream demo = DemoStream.wordnetSupersenses();
             demo.publish(stack.kafkaBrokers());
             System.out.printf("Demo: published %d WordNet supersense tasks to lamina.upstream.datasets (stream '%s')%n",
                     demo.tasks(), demo.streamId());
-            follow(stack.gatewayUrl(), demo.streamId(), demo.tasks());
+            follow(stack.gatewayUrl(), stack.adminKey(), demo.streamId(), demo.tasks());
             if (Boolean.parseBoolean(setting("LAMINA_EXIT_AFTER_DEMO", "false"))) {
                 System.exit(0);
             }
@@ -53,13 +58,13 @@ public final class LaminaLocal {
     }
 
     /** Prints each task's status changes and, at the end, the accuracy matrix. */
-    private static void follow(String gateway, String streamId, int tasks) throws Exception {
+    private static void follow(String gateway, String apiKey, String streamId, int tasks) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         Map<String, String> lastStatus = new HashMap<>();
         Map<String, Long> startedAt = new HashMap<>();
         while (true) {
             Thread.sleep(1000);
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(gateway + "/api/streams/" + streamId))
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(gateway + "/api/streams/" + streamId)).header("Authorization", "Bearer " + apiKey)
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) continue;
             JsonNode stream = Json.mapper().readTree(response.body());

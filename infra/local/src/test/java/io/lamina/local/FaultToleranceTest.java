@@ -42,7 +42,7 @@ class FaultToleranceTest {
     @BeforeAll
     void start() throws Exception {
         stack = EmbeddedStack.start(home, ports, SETTINGS);
-        api = new StackClient(stack.gatewayUrl());
+        api = new StackClient(stack.gatewayUrl(), stack.adminKey());
     }
 
     @AfterAll
@@ -83,7 +83,7 @@ class FaultToleranceTest {
         stack.stopService("training-worker");
         stack.close();
         stack = EmbeddedStack.start(home, ports, SETTINGS);
-        api = new StackClient(stack.gatewayUrl());
+        api = new StackClient(stack.gatewayUrl(), stack.adminKey());
 
         JsonNode done = api.awaitStream(stream.streamId(), Duration.ofMinutes(5), StackClient.finished(3));
         for (JsonNode task : done.path("tasks")) assertThat(task.path("status").asText()).isEqualTo("PROMOTED");

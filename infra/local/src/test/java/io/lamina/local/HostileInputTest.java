@@ -711,7 +711,8 @@ class HostileInputTest {
     }
 
     private HttpResponse<String> send(String method, String path, String contentType, byte[] body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + stack.adminKey());
         if (contentType != null) b.header("Content-Type", contentType);
         b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());

@@ -41,7 +41,7 @@ public final class LoadBenchmark {
                 "--lamina.workflows.default-policy.strategy=per-task-retrieval",
                 "--lamina.workflows.default-policy.training.epochs=1",
                 "--lamina.workflows.default-policy.training.batch-size=16")) {
-            StackClient api = new StackClient(stack.gatewayUrl());
+            StackClient api = new StackClient(stack.gatewayUrl(), stack.adminKey());
             Map<String, Long> ingestedAt = new ConcurrentHashMap<>();
             Map<String, Long> trainingStartedAt = new ConcurrentHashMap<>();
             AtomicBoolean running = new AtomicBoolean(true);

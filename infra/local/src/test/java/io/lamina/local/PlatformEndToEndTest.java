@@ -69,7 +69,7 @@ class PlatformEndToEndTest {
                 "--lamina.workflows.default-policy.training.epochs=2",
                 "--lamina.workflows.default-policy.training.batch-size=16",
                 "--lamina.workflows.default-policy.warm-start=true");
-        api = new StackClient(stack.gatewayUrl());
+        api = new StackClient(stack.gatewayUrl(), stack.adminKey());
     }
 
     @AfterAll
@@ -616,6 +616,120 @@ class PlatformEndToEndTest {
         assertThat(post("/api/streams", Map.of()).statusCode()).isEqualTo(400);
     }
 
+    private HttpResponse<String> as(String keyOrNull, String method, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60))
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (keyOrNull != null) b.header("Authorization", "Bearer " + keyOrNull);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    @Order(18)
+    void everyRouteIsLockedByRole() throws Exception {
+        String viewer = postJson("/api/keys", Map.of("name", "ci viewer", "role", "viewer"), 201).path("key").asText();
+        String operator = postJson("/api/keys", Map.of("name", "ci operator", "role", "operator"), 201).path("key").asText();
+        String adapterId = getJson("/api/adapters?streamId=" + STREAM).path("items").get(0).path("adapterId").asText();
+        String datasetId = getJson("/api/datasets?streamId=" + STREAM).path("items").get(0).path("datasetId").asText();
+        List<String[]> reads = List.of(
+                new String[]{"GET", "/api/streams", null}, new String[]{"GET", "/api/streams/" + STREAM, null},
+                new String[]{"GET", "/api/streams/" + STREAM + "/policy", null}, new String[]{"GET", "/api/strategies", null},
+                new String[]{"GET", "/api/datasets", null}, new String[]{"GET", "/api/datasets/" + datasetId, null},
+                new String[]{"GET", "/api/adapters", null}, new String[]{"GET", "/api/adapters/" + adapterId, null},
+                new String[]{"GET", "/api/adapters/" + adapterId + "/peft", null}, new String[]{"GET", "/api/merges/methods", null},
+                new String[]{"GET", "/api/evaluations/" + STREAM, null}, new String[]{"GET", "/api/hypernetwork/nearest?description=x", null},
+                new String[]{"GET", "/api/dead-letters", null}, new String[]{"GET", "/api-docs/registry", null},
+                new String[]{"POST", "/api/streams/" + STREAM + "/predict", "{\"texts\":[\"a cat\"]}"},
+                new String[]{"POST", "/api/predict", "{\"texts\":[\"a cat\"],\"adapters\":[{\"id\":\"" + adapterId + "\"}]}"},
+                new String[]{"POST", "/api/embeddings", "{\"texts\":[\"a cat\"]}"},
+                new String[]{"POST", "/api/evaluations/adapters", "{\"adapterIds\":[\"" + adapterId + "\"],\"datasetIds\":[\"" + datasetId + "\"]}"});
+        List<String[]> writes = List.of(
+                new String[]{"POST", "/api/datasets", "{}"}, new String[]{"POST", "/api/streams", "{}"},
+                new String[]{"PUT", "/api/streams/" + STREAM + "/policy", "{}"}, new String[]{"PATCH", "/api/streams/" + STREAM + "/policy", "{}"},
+                new String[]{"POST", "/api/streams/" + STREAM + "/pause", "{}"}, new String[]{"POST", "/api/streams/" + STREAM + "/resume", "{}"},
+                new String[]{"POST", "/api/merges", "{}"}, new String[]{"POST", "/api/adapters", "{}"},
+                new String[]{"POST", "/api/adapters/" + adapterId + "/status", "{}"}, new String[]{"POST", "/api/adapters/import", "{}"},
+                new String[]{"POST", "/api/dead-letters/replay", "{}"});
+        List<String[]> admin = List.of(new String[]{"GET", "/api/keys", null}, new String[]{"POST", "/api/keys", "{}"},
+                new String[]{"DELETE", "/api/keys/" + java.util.UUID.randomUUID(), null});
+        List<String> failures = new ArrayList<>();
+        List<String[]> all = new ArrayList<>(reads);
+        all.addAll(writes);
+        all.addAll(admin);
+        for (String[] r : all) {
+            int anonymous = as(null, r[0], r[1], r[2]).statusCode();
+            if (anonymous != 401) failures.add("anonymous " + r[0] + " " + r[1] + " -> " + anonymous);
+            int wrongKey = as("lam_not-a-key", r[0], r[1], r[2]).statusCode();
+            if (wrongKey != 401) failures.add("unknown key " + r[0] + " " + r[1] + " -> " + wrongKey);
+        }
+        for (String[] r : reads) {
+            int s = as(viewer, r[0], r[1], r[2]).statusCode();
+            if (s == 401 || s == 403 || s >= 500) failures.add("viewer " + r[0] + " " + r[1] + " -> " + s);
+        }
+        for (String[] r : writes) {
+            HttpResponse<String> v = as(viewer, r[0], r[1], r[2]);
+            if (v.statusCode() != 403 || !v.body().contains("needs the operator role")) failures.add("viewer " + r[0] + " " + r[1] + " -> " + v.statusCode());
+            int o = as(operator, r[0], r[1], r[2]).statusCode();
+            if (o == 401 || o == 403 || o >= 500) failures.add("operator " + r[0] + " " + r[1] + " -> " + o);
+        }
+        for (String[] r : admin) {
+            for (String k : List.of(viewer, operator)) {
+                int s = as(k, r[0], r[1], r[2]).statusCode();
+                if (s != 403) failures.add((k.equals(viewer) ? "viewer " : "operator ") + r[0] + " " + r[1] + " -> " + s);
+            }
+        }
+        postJson("/api/streams/" + STREAM + "/resume", Map.of(), 200); // the operator's pause above
+        assertThat(failures).isEmpty();
+        assertThat(as(null, "GET", "/actuator/health", null).statusCode()).isEqualTo(200);
+        assertThat(as(null, "GET", "/", null).statusCode()).isEqualTo(200);
+
+        // keys: listed without secrets, revoked keys stop working, the last admin key stays
+        String keys = getJson("/api/keys").toString();
+        assertThat(keys).contains("ci viewer").doesNotContain(viewer).doesNotContain("key_hash");
+        String viewerId = null;
+        for (JsonNode k : getJson("/api/keys")) if (k.path("name").asText().equals("ci viewer")) viewerId = k.path("id").asText();
+        assertThat(as(stack.adminKey(), "DELETE", "/api/keys/" + viewerId, null).statusCode()).isEqualTo(200);
+        assertThat(as(viewer, "GET", "/api/streams", null).statusCode()).isEqualTo(401);
+        assertThat(as(stack.adminKey(), "POST", "/api/keys", "{\"name\":\"x\",\"role\":\"root\"}").body()).contains("role must be one of");
+    }
+
+    @Test
+    @Order(19)
+    void theDashboardSignsInWithAKeyAndWritesNeedItsCsrfToken() throws Exception {
+        java.net.CookieManager cookies = new java.net.CookieManager();
+        HttpClient browser = HttpClient.newBuilder().cookieHandler(cookies).build();
+        HttpResponse<String> page = browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+        HttpResponse<String> wrong = browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/session"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"nope\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(wrong.statusCode()).isEqualTo(401);
+        HttpResponse<String> signIn = browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/session"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"key\":\"" + stack.adminKey() + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(signIn.statusCode()).as(signIn.body()).isEqualTo(200);
+        assertThat(signIn.body()).contains("\"role\":\"admin\"");
+        assertThat(signIn.headers().allValues("set-cookie").toString()).contains("HttpOnly");
+        assertThat(browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        String body = "{\"streamId\":\"s-from-dashboard\"}";
+        HttpResponse<String> noToken = browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(noToken.statusCode()).as("a write riding on the cookie alone is refused").isEqualTo(403);
+        String token = cookies.getCookieStore().getCookies().stream().filter(c -> c.getName().equals("XSRF-TOKEN"))
+                .map(java.net.HttpCookie::getValue).findFirst().orElseThrow();
+        HttpResponse<String> withToken = browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams"))
+                .header("Content-Type", "application/json").header("X-XSRF-TOKEN", token)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(withToken.statusCode()).as(withToken.body()).isEqualTo(201);
+        assertThat(browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/session")).header("X-XSRF-TOKEN", token)
+                .DELETE().build(), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(204);
+        assertThat(browser.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
@@ -661,7 +775,8 @@ class PlatformEndToEndTest {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60));
+        return HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + path)).timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + stack.adminKey());
     }
 
     private JsonNode getJson(String path) throws Exception {

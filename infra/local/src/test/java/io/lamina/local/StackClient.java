@@ -16,9 +16,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 final class StackClient {
     private final HttpClient http = HttpClient.newHttpClient();
     private final String gateway;
+    private final String key;
 
-    StackClient(String gateway) {
+    StackClient(String gateway, String key) {
         this.gateway = gateway;
+        this.key = key;
     }
 
     JsonNode get(String path) throws Exception {
@@ -61,6 +63,6 @@ final class StackClient {
     }
 
     private HttpRequest.Builder request(String path) {
-        return HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(60));
+        return HttpRequest.newBuilder(URI.create(gateway + path)).timeout(Duration.ofSeconds(60)).header("Authorization", "Bearer " + key);
     }
 }

@@ -51,7 +51,7 @@ public final class StrategyBenchmark {
         Path home = Files.createTempDirectory("lamina-strategies");
         Map<String, List<Run>> results = new LinkedHashMap<>();
         try (EmbeddedStack stack = EmbeddedStack.start(home, StackPorts.free())) {
-            StackClient api = new StackClient(stack.gatewayUrl());
+            StackClient api = new StackClient(stack.gatewayUrl(), stack.adminKey());
             for (StreamSpec spec : STREAMS) {
                 for (int seed = 1; seed <= seeds; seed++) {
                     List<SupersenseStream.TaskData> tasks = SupersenseStream.build(spec.pos(), spec.tasks(), spec.classesPerTask(),
