@@ -98,6 +98,12 @@ class SecurityConfig {
         return http.build();
     }
 
+    /** Requests the firewall refuses (encoded dots or slashes in paths, ...) get a problem too, not an error page. */
+    @Bean
+    org.springframework.security.web.firewall.RequestRejectedHandler requestRejectedHandler() {
+        return (req, res, ex) -> problem(res, 400, "Bad Request", "the request was rejected: " + ex.getMessage());
+    }
+
     @Bean
     ApplicationRunner apiKeyBootstrap(ApiKeys keys, @Value("${lamina.security.admin-key:}") String adminKey) {
         return args -> keys.bootstrap(adminKey);
