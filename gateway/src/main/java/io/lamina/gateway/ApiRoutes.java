@@ -18,6 +18,14 @@ import static org.springframework.cloud.gateway.server.mvc.predicate.GatewayRequ
  */
 @Configuration(proxyBeanMethods = false)
 class ApiRoutes {
+    /** The header the services check (service-support's InternalSecret). */
+    static final String INTERNAL_HEADER = "X-Lamina-Internal";
+
+    private final String internalSecret;
+
+    ApiRoutes(@org.springframework.beans.factory.annotation.Value("${lamina.internal-secret:}") String internalSecret) {
+        this.internalSecret = internalSecret;
+    }
 
     @Bean
     RouterFunction<ServerResponse> apiRouter(GatewayProperties s) {
@@ -39,13 +47,20 @@ class ApiRoutes {
                 .and(apiDocs("workflows", s.workflows()));
     }
 
-    private static RouterFunction<ServerResponse> to(String id, RequestPredicate predicate, String target) {
-        return route(id).route(predicate, http()).before(uri(target)).build();
+    private RouterFunction<ServerResponse> to(String id, RequestPredicate predicate, String target) {
+        return route(id).route(predicate, http()).before(uri(target)).before(this::internal).build();
+    }
+
+    /** The services' shared secret ({@code lamina.internal-secret}) on every forwarded request; nothing when unset. */
+    private org.springframework.web.servlet.function.ServerRequest internal(org.springframework.web.servlet.function.ServerRequest request) {
+        if (internalSecret.isBlank()) return request;
+        return org.springframework.web.servlet.function.ServerRequest.from(request)
+                .headers(h -> h.set(INTERNAL_HEADER, internalSecret)).build();
     }
 
     /** Each service's OpenAPI document, republished under {@code /api-docs/<service>}. */
-    private static RouterFunction<ServerResponse> apiDocs(String service, String target) {
+    private RouterFunction<ServerResponse> apiDocs(String service, String target) {
         return route("docs-" + service).route(path("/api-docs/" + service), http())
-                .before(uri(target)).before(setPath("/v3/api-docs")).build();
+                .before(uri(target)).before(setPath("/v3/api-docs")).before(this::internal).build();
     }
 }

@@ -112,6 +112,10 @@ public final class EmbeddedStack implements AutoCloseable {
                 "--lamina.services.evaluation=http://localhost:" + ports.evaluation(),
                 "--lamina.services.workflows=http://localhost:" + ports.workflows()));
         common.add("--lamina.security.admin-key=" + adminKey);
+        // services answer only the gateway and each other: a fresh shared secret per start
+        byte[] internal = new byte[32];
+        new java.security.SecureRandom().nextBytes(internal);
+        common.add("--lamina.internal-secret=" + java.util.HexFormat.of().formatHex(internal));
         common.addAll(List.of(extraArgs));
 
         service("registry", RegistryApplication::start, ports.registry(), common);

@@ -691,6 +691,16 @@ class PlatformEndToEndTest {
         assertThat(as(stack.adminKey(), "DELETE", "/api/keys/" + viewerId, null).statusCode()).isEqualTo(200);
         assertThat(as(viewer, "GET", "/api/streams", null).statusCode()).isEqualTo(401);
         assertThat(as(stack.adminKey(), "POST", "/api/keys", "{\"name\":\"x\",\"role\":\"root\"}").body()).contains("role must be one of");
+
+        // services answer only the gateway and each other (shared secret), even to an admin key; health stays open
+        for (int port : List.of(stack.ports().registry(), stack.ports().workflows(), stack.ports().composition())) {
+            HttpResponse<String> direct = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/api/streams"))
+                    .header("Authorization", "Bearer " + stack.adminKey()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(direct.statusCode()).as("service on port %d", port).isEqualTo(401);
+            assertThat(direct.body()).contains("through the gateway");
+            assertThat(http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/actuator/health")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        }
     }
 
     @Test

@@ -50,6 +50,17 @@ public class LaminaServiceSupport {
         return io.lamina.engine.model.BaseModel.configured(dir);
     }
 
+    /** When a shared secret is configured, only the gateway and the other services get answers. */
+    @Bean
+    @org.springframework.boot.autoconfigure.condition.ConditionalOnProperty(name = "lamina.internal-secret")
+    org.springframework.boot.web.servlet.FilterRegistrationBean<InternalSecret> internalSecret(
+            @org.springframework.beans.factory.annotation.Value("${lamina.internal-secret}") String secret) {
+        var registration = new org.springframework.boot.web.servlet.FilterRegistrationBean<>(new InternalSecret(secret));
+        registration.setOrder(org.springframework.core.Ordered.HIGHEST_PRECEDENCE);
+        registration.setEnabled(!secret.isBlank());
+        return registration;
+    }
+
     @Bean
     MessagePublisher messagePublisher(StreamBridge bridge) {
         return new MessagePublisher(bridge);
@@ -61,7 +72,9 @@ public class LaminaServiceSupport {
     }
 
     @Bean
-    ServiceClients serviceClients(LaminaProperties properties, RestClient.Builder builder) {
+    ServiceClients serviceClients(LaminaProperties properties, RestClient.Builder builder,
+            @org.springframework.beans.factory.annotation.Value("${lamina.internal-secret:}") String internalSecret) {
+        if (!internalSecret.isBlank()) builder = builder.clone().defaultHeader(InternalSecret.HEADER, internalSecret);
         return new ServiceClients(properties.services(), builder);
     }
 
