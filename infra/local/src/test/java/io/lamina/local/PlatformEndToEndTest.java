@@ -740,6 +740,65 @@ class PlatformEndToEndTest {
                 HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
     }
 
+    /**
+     * The dashboard in a real, headless Chromium (Debian's chromium and chromedriver, which .ci/run
+     * installs; skipped with the reason where they are absent): sign in, upload a dataset, watch its
+     * task complete, see the matrix, run a prediction. Screenshots go to target/screenshots.
+     */
+    @Test
+    @Order(20)
+    void theDashboardWorksInARealBrowser() throws Exception {
+        Path chromium = Path.of("/usr/bin/chromium"), driverBinary = Path.of("/usr/bin/chromedriver");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(chromium) && java.nio.file.Files.isExecutable(driverBinary),
+                "needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver); .ci/run installs them");
+        Path shots = Path.of("target", "screenshots");
+        java.nio.file.Files.createDirectories(shots);
+        Path csv = home.resolve("browser-upload.csv");
+        StringBuilder rows = new StringBuilder("text,label\n");
+        WEATHER_SPORTS.forEach((label, texts) -> texts.forEach(t -> rows.append('"').append(t).append("\",").append(label).append('\n')));
+        java.nio.file.Files.writeString(csv, rows);
+
+        var options = new org.openqa.selenium.chrome.ChromeOptions();
+        options.setBinary(chromium.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1600");
+        var service = new org.openqa.selenium.chrome.ChromeDriverService.Builder().usingDriverExecutable(driverBinary.toFile()).build();
+        org.openqa.selenium.chrome.ChromeDriver browser = new org.openqa.selenium.chrome.ChromeDriver(service, options);
+        try {
+            var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30));
+            browser.get(stack.gatewayUrl() + "/");
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("sign-in-section")).isDisplayed());
+            assertThat(browser.getTitle()).contains("Lamina");
+            screenshot(browser, shots.resolve("1-sign-in.png"));
+            browser.findElement(org.openqa.selenium.By.id("sign-in-key")).sendKeys(stack.adminKey());
+            browser.findElement(org.openqa.selenium.By.cssSelector("#sign-in button[type=submit]")).click();
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("streams-section")).isDisplayed());
+            assertThat(browser.findElement(org.openqa.selenium.By.id("who")).getText()).contains("admin");
+
+            browser.findElement(org.openqa.selenium.By.id("upload-stream")).sendKeys("s-browser");
+            browser.findElement(org.openqa.selenium.By.id("upload-task")).sendKeys("t1");
+            browser.findElement(org.openqa.selenium.By.id("upload-file")).sendKeys(csv.toAbsolutePath().toString());
+            browser.findElement(org.openqa.selenium.By.cssSelector("#upload button[type=submit]")).click();
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("upload-report")).getText().contains("Accepted"));
+            screenshot(browser, shots.resolve("2-uploaded.png"));
+
+            awaitDone("s-browser", 1, Duration.ofMinutes(4));
+            var longWait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(60));
+            longWait.until(d -> d.findElement(org.openqa.selenium.By.id("stream-title")).getText().contains("s-browser")
+                    && d.findElements(org.openqa.selenium.By.cssSelector("#matrix td")).stream().anyMatch(td -> td.getText().endsWith("%")));
+            assertThat(browser.findElement(org.openqa.selenium.By.id("tasks")).getText()).contains("PROMOTED");
+            browser.findElement(org.openqa.selenium.By.id("texts")).sendKeys("Heavy snow is falling on the mountains.");
+            browser.findElement(org.openqa.selenium.By.cssSelector("#playground button[type=submit]")).click();
+            longWait.until(d -> d.findElement(org.openqa.selenium.By.id("predictions")).getText().contains("weather"));
+            screenshot(browser, shots.resolve("3-stream.png"));
+        } finally {
+            browser.quit();
+        }
+    }
+
+    private static void screenshot(org.openqa.selenium.chrome.ChromeDriver browser, Path file) throws Exception {
+        java.nio.file.Files.write(file, browser.getScreenshotAs(org.openqa.selenium.OutputType.BYTES));
+    }
+
     private void upload(String stream, String taskKey, String name, Map<String, List<String>> byLabel) throws Exception {
         HttpResponse<String> r = post("/api/datasets", dataset(stream, taskKey, name, byLabel));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
