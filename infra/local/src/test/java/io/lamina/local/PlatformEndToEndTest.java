@@ -797,6 +797,12 @@ class PlatformEndToEndTest {
             browser.findElement(org.openqa.selenium.By.cssSelector("#playground button[type=submit]")).click();
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("predictions")).getText().contains("weather"));
             screenshot(browser, shots.resolve("3-stream.png"));
+            // at a phone's width the page does not scroll sideways
+            browser.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+            Thread.sleep(500);
+            Number overflow = (Number) browser.executeScript("return document.documentElement.scrollWidth - window.innerWidth;");
+            screenshot(browser, shots.resolve("4-phone.png"));
+            assertThat(overflow.intValue()).as("horizontal overflow at 390 px").isLessThanOrEqualTo(1);
         } finally {
             browser.quit();
         }
