@@ -30,6 +30,27 @@ public record PrototypeHead(List<String> labels, float[][] prototypes, float sca
 
     public int hidden() { return prototypes[0].length; }
 
+    /** The label of the nearest prototype (cosine) for each embedding; ties go to the earlier label. */
+    public List<String> classify(float[][] embeddings) {
+        float[][] p = io.lamina.engine.routing.AdapterRouter.normalised(prototypes);
+        List<String> out = new ArrayList<>(embeddings.length);
+        for (float[] e : embeddings) {
+            int best = 0;
+            float bestScore = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < p.length; c++) {
+                if (p[c].length != e.length) throw new IllegalArgumentException("head width " + p[c].length + " does not match embedding width " + e.length);
+                float s = 0;
+                for (int j = 0; j < e.length; j++) s += e[j] * p[c][j];
+                if (s > bestScore) {
+                    bestScore = s;
+                    best = c;
+                }
+            }
+            out.add(labels.get(best));
+        }
+        return out;
+    }
+
     public PrototypeHead withBasePrototypes(float[][] base) {
         return new PrototypeHead(labels, prototypes, scale, base);
     }

@@ -4,7 +4,6 @@ import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.model.BaseModel;
-import io.lamina.engine.routing.AdapterRouter;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -97,22 +96,13 @@ public final class RankSweep {
     }
 
     private double accuracy(Adapter adapter, List<LabeledText> validation) {
-        float[][] e = base.embed(validation.stream().map(LabeledText::text).toList(), adapter);
-        float[][] protos = AdapterRouter.normalised(adapter.head().prototypes());
+        return fractionCorrect(adapter.head().classify(base.embed(validation.stream().map(LabeledText::text).toList(), adapter)), validation);
+    }
+
+    /** The share of {@code examples} whose label is the one predicted at the same position. */
+    public static double fractionCorrect(List<String> predicted, List<LabeledText> examples) {
         int correct = 0;
-        for (int i = 0; i < e.length; i++) {
-            int best = 0;
-            float bestScore = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < protos.length; c++) {
-                float s = 0;
-                for (int j = 0; j < e[i].length; j++) s += e[i][j] * protos[c][j];
-                if (s > bestScore) {
-                    bestScore = s;
-                    best = c;
-                }
-            }
-            if (adapter.head().labels().get(best).equals(validation.get(i).label())) correct++;
-        }
-        return (double) correct / e.length;
+        for (int i = 0; i < examples.size(); i++) if (predicted.get(i).equals(examples.get(i).label())) correct++;
+        return examples.isEmpty() ? 0 : (double) correct / examples.size();
     }
 }

@@ -12,7 +12,6 @@ import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.data.SupersenseStream;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.model.BaseModel;
-import io.lamina.engine.routing.AdapterRouter;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.TrainingSpec;
@@ -142,22 +141,7 @@ public final class AdapterTrainingBenchmark {
     }
 
     static double accuracy(BaseModel base, Adapter adapter, List<LabeledText> test) {
-        float[][] e = base.embed(test.stream().map(LabeledText::text).toList(), adapter);
-        float[][] p = AdapterRouter.normalised(adapter.head().prototypes());
-        int correct = 0;
-        for (int i = 0; i < e.length; i++) {
-            int best = 0;
-            float bs = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < p.length; c++) {
-                float s = 0;
-                for (int j = 0; j < e[i].length; j++) s += e[i][j] * p[c][j];
-                if (s > bs) {
-                    bs = s;
-                    best = c;
-                }
-            }
-            if (adapter.head().labels().get(best).equals(test.get(i).label())) correct++;
-        }
-        return (double) correct / e.length;
+        return io.lamina.engine.training.RankSweep.fractionCorrect(
+                adapter.head().classify(base.embed(test.stream().map(LabeledText::text).toList(), adapter)), test);
     }
 }

@@ -21,6 +21,12 @@ class PrototypeHeadTest {
     }
 
     @Test
+    void classifiesByTheNearestPrototypeWhateverItsNorm() {
+        PrototypeHead head = new PrototypeHead(List.of("a", "b"), new float[][]{{10, 0}, {0, 0.1f}}, 16f);
+        assertThat(head.classify(new float[][]{{0.9f, 0.1f}, {0.1f, 0.9f}, {1f, 1f}})).containsExactly("a", "b", "a");
+    }
+
+    @Test
     void basePrototypesMustMatchTheLabels() {
         assertThatThrownBy(() -> new PrototypeHead(List.of("a", "b"), new float[][]{{1}, {2}}, 16f, new float[][]{{1}}))
                 .hasMessageContaining("base prototypes");
