@@ -108,7 +108,8 @@ public class ApiKeys {
         log.warn(line);
     }
 
-    static String newKey() {
+    /** A new secret: {@code lam_} + 32 random bytes, base64url. */
+    public static String newKey() {
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
         return "lam_" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);

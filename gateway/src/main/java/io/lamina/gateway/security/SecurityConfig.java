@@ -27,7 +27,6 @@ import org.springframework.security.web.csrf.CsrfTokenRequestAttributeHandler;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 
@@ -127,11 +126,7 @@ class SecurityConfig {
     }
 
     static void problem(HttpServletResponse res, int status, String title, String detail) throws IOException {
-        res.setStatus(status);
-        res.setContentType("application/problem+json");
-        res.setCharacterEncoding(StandardCharsets.UTF_8.name());
-        res.getWriter().write("{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status + ",\"detail\":\""
-                + detail.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}");
+        io.lamina.gateway.Problems.write(res, status, title, detail);
     }
 
     /** {@code Authorization: Bearer <key>}: a known key authenticates with its role; any other is a 401 at once. */

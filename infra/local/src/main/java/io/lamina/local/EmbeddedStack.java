@@ -189,9 +189,7 @@ public final class EmbeddedStack implements AutoCloseable {
             adminKey = java.nio.file.Files.readString(file).strip();
             return;
         }
-        byte[] bytes = new byte[32];
-        new java.security.SecureRandom().nextBytes(bytes);
-        adminKey = "lam_" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        adminKey = io.lamina.gateway.security.ApiKeys.newKey();
         java.nio.file.Files.createDirectories(home);
         java.nio.file.Files.writeString(file, adminKey);
         try {
