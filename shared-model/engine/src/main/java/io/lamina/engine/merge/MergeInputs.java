@@ -50,8 +50,7 @@ final class MergeInputs {
 
     /** The adapter's own scaling {@code alpha / r}, in double precision. */
     double scaling(int i) {
-        LoraSpec s = adapters.get(i).spec();
-        return s.rslora() ? s.alpha() / Math.sqrt(s.rank()) : (double) s.alpha() / s.rank();
+        return adapters.get(i).spec().exactScaling();
     }
 
     static MergeInputs check(List<Adapter> adapters, List<Double> weights) {

@@ -32,7 +32,10 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
     public static LoraSpec defaults() { return new LoraSpec(8, 16f, 0.1f, List.of("query", "value")); }
 
     /** {@code alpha / r}, or rsLoRA's rank-stabilised {@code alpha / sqrt(r)}. */
-    public float scaling() { return rslora ? (float) (alpha / Math.sqrt(rank)) : alpha / rank; }
+    public float scaling() { return (float) exactScaling(); }
+
+    /** {@link #scaling()} in double precision (merges compute in double). */
+    public double exactScaling() { return rslora ? alpha / Math.sqrt(rank) : (double) alpha / rank; }
 
     /** PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}. */
     public static String peftKey(int layer, String module, char factor) {
