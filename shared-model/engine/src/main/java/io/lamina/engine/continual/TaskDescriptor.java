@@ -26,8 +26,8 @@ import java.util.List;
 public record TaskDescriptor(float[] mean, float[][] components, float lossMean, float lossStd) {
     /**
      * Default expansion threshold on {@link #zScore}. SEMA's 2.0 belongs to its two-sided per-text
-     * z on ViT token means; on MiniLM sentence embeddings a task's own unseen texts score about 0.2,
-     * other WordNet supersense tasks 1.0-1.4 and unrelated topics about 1.8 (docs/strategies.md).
+     * z on ViT token means; on MiniLM sentence embeddings a task's own unseen texts score 0.22-0.37 and
+     * other WordNet noun or verb supersense tasks 0.77-1.37 ({@code TaskDescriptorCalibration}, docs/strategies.md).
      */
     public static final double DEFAULT_EXPANSION_THRESHOLD = 0.5;
     /** Hidden units of the autoencoder (SEMA uses 128 for 768-d ViT features; MiniLM has 384). */
