@@ -2,6 +2,7 @@ package io.lamina.evaluation.domain;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.routing.AdapterRouter;
 import io.lamina.engine.routing.RoutedPrediction;
@@ -48,26 +49,17 @@ public class TestSplitScorer {
             double[] sum = means.computeIfAbsent(train.get(i).label(), k -> new double[trainEmbeddings[0].length]);
             for (int d = 0; d < sum.length; d++) sum[d] += trainEmbeddings[i][d];
         }
-        float[][] testEmbeddings = base.embed(test.stream().map(LabeledText::text).toList(), null);
-        boolean[] correct = new boolean[test.size()];
-        for (int i = 0; i < test.size(); i++) {
-            String best = null;
-            double bestScore = Double.NEGATIVE_INFINITY;
-            for (Map.Entry<String, double[]> e : means.entrySet()) {
-                double dot = 0;
-                double norm = 0;
-                for (int d = 0; d < e.getValue().length; d++) {
-                    dot += e.getValue()[d] * testEmbeddings[i][d];
-                    norm += e.getValue()[d] * e.getValue()[d];
-                }
-                double cosine = dot / Math.max(Math.sqrt(norm), 1e-12);
-                if (cosine > bestScore) {
-                    bestScore = cosine;
-                    best = e.getKey();
-                }
-            }
-            correct[i] = test.get(i).label().equals(best);
+        List<String> labels = List.copyOf(means.keySet());
+        float[][] prototypes = new float[labels.size()][];
+        for (int c = 0; c < prototypes.length; c++) {
+            double[] sum = means.get(labels.get(c));
+            prototypes[c] = new float[sum.length];
+            for (int d = 0; d < sum.length; d++) prototypes[c][d] = (float) sum[d];
         }
+        List<String> predicted = new PrototypeHead(labels, prototypes, 1f)
+                .classify(base.embed(test.stream().map(LabeledText::text).toList(), null));
+        boolean[] correct = new boolean[test.size()];
+        for (int i = 0; i < correct.length; i++) correct[i] = test.get(i).label().equals(predicted.get(i));
         return fraction(correct);
     }
 
