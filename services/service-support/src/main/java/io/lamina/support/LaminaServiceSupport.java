@@ -26,19 +26,6 @@ import java.util.List;
 public class LaminaServiceSupport {
 
     /**
-     * The multipart settings of the dispatcher servlet (uploads such as adapter imports). Boot's own
-     * multipart configuration did not reach the services' servlets in the embedded stack, where every
-     * service shares the gateway's classpath; declaring it here makes it explicit everywhere.
-     */
-    @Bean
-    @org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
-    jakarta.servlet.MultipartConfigElement multipartConfigElement(
-            @org.springframework.beans.factory.annotation.Value("${spring.servlet.multipart.max-file-size:50MB}") org.springframework.util.unit.DataSize maxFile,
-            @org.springframework.beans.factory.annotation.Value("${spring.servlet.multipart.max-request-size:50MB}") org.springframework.util.unit.DataSize maxRequest) {
-        return new jakarta.servlet.MultipartConfigElement("", maxFile.toBytes(), maxRequest.toBytes(), 0);
-    }
-
-    /**
      * The frozen base model, created only in the services that use it: the bundled all-MiniLM-L6-v2,
      * or a BERT-family Hugging Face directory given as {@code lamina.base-model.dir} (env
      * {@code LAMINA_BASE_MODEL_DIR}). Loaded once per process, shared by every service in the JVM.
