@@ -56,9 +56,4 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
     public Strategy strategyKind() {
         return Strategy.of(strategy);
     }
-
-    public StreamPolicy withStrategy(String s) {
-        return new StreamPolicy(s, adapter, training, warmStart, minAverageAccuracy, maxForgetting, maxNegativeFlipRate,
-                anchorMomentum, expansionThreshold, mergeMethod, mergeParams, mora);
-    }
 }
