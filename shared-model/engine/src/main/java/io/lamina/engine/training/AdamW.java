@@ -1,5 +1,10 @@
 package io.lamina.engine.training;
 
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import io.lamina.engine.tensor.HostTensor;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -24,6 +29,28 @@ public final class AdamW {
      * @param lrFactor  multiplies the learning rate for this parameter
      */
     public record Param(String key, NDArray value, NDArray m, NDArray v, float decay, float lrFactor) {
+    }
+
+    /**
+     * A run-lived trainable array on {@code mgr}'s device (outside any open {@code NDScope}), with its
+     * moments restored from a checkpoint or zero.
+     */
+    public static Param param(NDManager mgr, String key, HostTensor init, HostTensor mOrNull, HostTensor vOrNull, float decay) {
+        Shape shape = new Shape(init.shape());
+        NDArray value = mgr.create(init.data(), shape);
+        NDArray m = moment(mgr, mOrNull, shape);
+        NDArray v = moment(mgr, vOrNull, shape);
+        NDScope.unregister(value, m, v);
+        value.setRequiresGradient(true);
+        return new Param(key, value, m, v, decay, 1f);
+    }
+
+    private static NDArray moment(NDManager mgr, HostTensor saved, Shape shape) {
+        if (saved == null) return mgr.zeros(shape);
+        if (!java.util.Arrays.equals(saved.shape(), shape.getShape())) {
+            throw new IllegalStateException("checkpoint moment has shape " + java.util.Arrays.toString(saved.shape()) + ", expected " + shape);
+        }
+        return mgr.create(saved.data(), shape);
     }
 
     /**

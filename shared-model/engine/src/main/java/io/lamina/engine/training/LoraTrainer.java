@@ -297,7 +297,7 @@ public final class LoraTrainer {
 
 
     /** Linear warm-up to {@code peak} over {@code warmup} steps (first step already > 0), then cosine decay. */
-    static float learningRate(int step, int total, int warmup, float peak) {
+    public static float learningRate(int step, int total, int warmup, float peak) {
         if (step < warmup) return peak * (step + 1) / warmup;
         double progress = (step - warmup) / (double) Math.max(1, total - warmup);
         return (float) (peak * 0.5 * (1 + Math.cos(Math.PI * progress)));
@@ -499,21 +499,8 @@ public final class LoraTrainer {
     private Param newParam(NDManager mgr, String key, Map<String, HostTensor> start, float decay) {
         HostTensor init = start.get(key);
         if (init == null) throw new IllegalStateException("no initial value for " + key);
-        Shape shape = new Shape(init.shape());
-        NDArray value = mgr.create(init.data(), shape);
-        NDArray m = moment(mgr, start.get("adamw.m." + key), shape);
-        NDArray v = moment(mgr, start.get("adamw.v." + key), shape);
-        NDScope.unregister(value, m, v); // run-lived, even if the caller has a scope open
-        value.setRequiresGradient(true);
-        return new Param(key, value, m, v, decay, 1f);
+        return AdamW.param(mgr, key, init, start.get("adamw.m." + key), start.get("adamw.v." + key), decay);
     }
-
-    private static NDArray moment(NDManager mgr, HostTensor saved, Shape shape) {
-        if (saved == null) return mgr.zeros(shape);
-        if (!Arrays.equals(saved.shape(), shape.getShape())) throw new IllegalStateException("checkpoint moment has shape " + Arrays.toString(saved.shape()));
-        return mgr.create(saved.data(), shape);
-    }
-
 
     private static byte[] checkpointBytes(List<Param> params, int step, String signature, double epochLossSum, int epochLossCount) {
         Map<String, HostTensor> tensors = new TreeMap<>();
