@@ -187,6 +187,11 @@ public final class LoraTrainer {
                 if (r.checkpointsOrNull() != null && ts.checkpointEvery() > 0 && done % ts.checkpointEvery() == 0 && done < totalSteps) {
                     r.checkpointsOrNull().save(checkpointBytes(params, done, signature, epochLossSum, epochLossCount));
                 }
+                if (r.trajectoryOrNull() != null && r.trajectoryOrNull().wants(done, totalSteps)) {
+                    Map<String, HostTensor> snapshot = new TreeMap<>();
+                    for (Param p : params) if (p != head) snapshot.put(p.key(), HostTensor.of(p.value()));
+                    r.trajectoryOrNull().record(done, snapshot);
+                }
                 r.listener().onProgress(new TrainingProgress(done, totalSteps, epoch, loss, (float) (batch.length / seconds)));
             }
 

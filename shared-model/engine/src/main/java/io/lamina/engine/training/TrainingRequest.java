@@ -22,10 +22,18 @@ import java.util.Set;
  * @param anchorOrNull       MOS adapter merging toward earlier tasks' adapters ({@code null} for none)
  * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
  *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
+ * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                              Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
+                              Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                              Trajectory trajectoryOrNull) {
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, null);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails) {

@@ -110,6 +110,25 @@ class LoraTrainerTest {
     }
 
     @Test
+    void aTrajectoryKeepsEvenlySpacedSnapshotsOfTheSecondHalfEndingWithTheResult() {
+        List<LabeledText> data = TinyTasks.things();
+        TrainingSpec spec = tiny(4, 4, 1e-3f, 0);
+        int total = 4 * ((data.size() + 3) / 4);
+        Trajectory trajectory = Trajectory.keep(3);
+        Adapter adapter = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, LoraSpec.defaults(), spec, null,
+                null, null, Map.of(), null, null, trajectory));
+        List<Trajectory.Snapshot> snapshots = trajectory.snapshots();
+        int half = total / 2;
+        assertThat(snapshots).extracting(Trajectory.Snapshot::step).containsExactly(
+                half + Math.round((total - half) / 3f), half + Math.round(2 * (total - half) / 3f), total);
+        assertThat(snapshots.get(2).weights()).isEqualTo(adapter.weights());
+        assertThat(snapshots.get(0).weights()).isNotEqualTo(adapter.weights());
+        List<Trajectory.Snapshot> loaded = Trajectory.fromSafetensors(Trajectory.toSafetensors(snapshots));
+        assertThat(loaded).extracting(Trajectory.Snapshot::step).containsExactlyElementsOf(snapshots.stream().map(Trajectory.Snapshot::step).toList());
+        for (int i = 0; i < 3; i++) assertThat(loaded.get(i).weights()).isEqualTo(snapshots.get(i).weights());
+    }
+
+    @Test
     void oneOptimiserStepChangesTheEmbeddings() {
         List<LabeledText> data = TinyTasks.things();
         TrainingSpec spec = tiny(1, data.size(), 1e-3f, 0);
