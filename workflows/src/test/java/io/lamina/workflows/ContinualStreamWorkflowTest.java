@@ -51,7 +51,8 @@ class ContinualStreamWorkflowTest {
     void setUp() {
         env = TestWorkflowEnvironment.newInstance();
         Worker worker = env.newWorker(TaskQueues.STREAMS);
-        worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class);
+        worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class,
+                io.lamina.workflows.generators.GeneratorTrainingWorkflowImpl.class);
         commands = mock(ServiceCommandActivities.class, withSettings().withoutAnnotations());
         state = mock(StreamStateActivities.class, withSettings().withoutAnnotations());
         worker.registerActivitiesImplementations(commands, state);
@@ -206,6 +207,45 @@ class ContinualStreamWorkflowTest {
         assertThat(sets.get(1)).containsExactly(second);         // one adapter serves, its head covers both tasks
         assertThat(serving.getAllValues().get(1)).containsExactly(first);
         verify(commands).changeStatus("seq", first, "RETIRED", "superseded by " + second);
+    }
+
+    @Test
+    void hypernetworkWarmStartTrainsFromTheGeneratedAdapter() throws Exception {
+        when(state.policy("hyper")).thenReturn(policy("hypernetwork-warm-start", 0.0, null));
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9, 0.8);
+        when(commands.generate(anyString(), anyString(), anyString(), anyString(), org.mockito.ArgumentMatchers.isNull())).thenAnswer(inv -> {
+            String task = inv.getArgument(1);
+            return task.equals("t1")
+                    ? new io.lamina.contracts.messages.AdapterGenerated("e", 1, Instant.EPOCH, "hyper", "t", null, null, null, null, 0)
+                    : new io.lamina.contracts.messages.AdapterGenerated("e", 1, Instant.EPOCH, "hyper", "t", "gen-" + task,
+                    "blob-" + task, "generative-adapter", "generator-1", 12.5);
+        });
+        awaitCompleted(startStream("hyper",
+                new TaskArrival("t1", "d1", "first", List.of("a")), new TaskArrival("t2", "d2", "second", List.of("b"))), 2);
+        verify(commands).generate("hyper", "t1", "d1", "first", null);
+        verify(commands).generate("hyper", "t2", "d2", "second", null);
+        verify(commands, org.mockito.Mockito.never()).findNearest(anyString(), anyString());
+        List<ServiceCommandActivities.TrainRequest> trained = trainRequests(2);
+        assertThat(trained.get(0).warmStartAdapterId()).isNull();          // nothing to generate from yet
+        assertThat(trained.get(1).warmStartAdapterId()).isEqualTo("gen-t2");
+        assertThat(trained.get(1).warmStartBlobKey()).isEqualTo("blob-t2");
+        ArgumentCaptor<ServiceCommandActivities.RegisterRequest> registered = ArgumentCaptor.forClass(ServiceCommandActivities.RegisterRequest.class);
+        verify(commands, org.mockito.Mockito.times(2)).register(registered.capture());
+        assertThat(registered.getAllValues().get(1).lineage()).contains(new io.lamina.contracts.LineageEdge("gen-t2", io.lamina.contracts.LineageEdge.WARM_STARTED_FROM));
+    }
+
+    @Test
+    void aGeneratorTrainingWorkflowAsksTheHypernetworkAndReturnsItsAnswer() {
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        io.lamina.contracts.messages.GeneratorTrained done = new io.lamina.contracts.messages.GeneratorTrained("e", 1, Instant.EPOCH,
+                "hypernetwork", "t", "g-1", "icm-lora", 1, 4, 20, 3.0);
+        when(commands.trainGenerator("icm-lora", "4 new adapters")).thenReturn(done);
+        io.lamina.workflows.generators.GeneratorTrainingWorkflow wf = env.getWorkflowClient().newWorkflowStub(
+                io.lamina.workflows.generators.GeneratorTrainingWorkflow.class, WorkflowOptions.newBuilder()
+                        .setWorkflowId(io.lamina.workflows.generators.GeneratorTrainingWorkflow.workflowId("icm-lora"))
+                        .setTaskQueue(TaskQueues.STREAMS).build());
+        assertThat(wf.train("icm-lora", "4 new adapters")).isEqualTo(done);
     }
 
     @Test

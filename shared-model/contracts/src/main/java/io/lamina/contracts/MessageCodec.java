@@ -26,7 +26,8 @@ public final class MessageCodec {
             TrainAdapter.class, TrainingProgress.class, TrainingCompleted.class, CommandFailed.class,
             RegisterAdapter.class, AdapterRegistered.class, ChangeAdapterStatus.class, AdapterStatusChanged.class,
             EvaluateStream.class, EvaluationCompleted.class, MergeAdapters.class, AdaptersMerged.class,
-            FindNearestAdapter.class, NearestAdapterFound.class);
+            FindNearestAdapter.class, NearestAdapterFound.class, GenerateAdapter.class, AdapterGenerated.class,
+            GeneratorTrainingDue.class, TrainGenerator.class, GeneratorTrained.class);
     private static final Map<String, Class<? extends LaminaMessage>> BY_NAME =
             TYPES.stream().collect(Collectors.toUnmodifiableMap(Class::getSimpleName, Function.identity()));
 

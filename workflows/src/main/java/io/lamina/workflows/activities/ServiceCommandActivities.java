@@ -10,6 +10,8 @@ import io.lamina.contracts.messages.AdapterRegistered;
 import io.lamina.contracts.messages.AdaptersMerged;
 import io.lamina.contracts.messages.AdapterStatusChanged;
 import io.lamina.contracts.messages.EvaluationCompleted;
+import io.lamina.contracts.messages.AdapterGenerated;
+import io.lamina.contracts.messages.GeneratorTrained;
 import io.lamina.contracts.messages.NearestAdapterFound;
 import io.lamina.contracts.messages.TrainingCompleted;
 import io.temporal.activity.ActivityInterface;
@@ -54,4 +56,13 @@ public interface ServiceCommandActivities {
 
     /** Finds the registered adapter whose description is nearest (hypernetwork). */
     NearestAdapterFound findNearest(String streamId, String description);
+
+    /**
+     * Generates and registers an adapter for a task from its dataset (hypernetwork); {@code method}
+     * null for the best generator there is. Without a fitting generator the reply names the nearest adapter.
+     */
+    AdapterGenerated generate(String streamId, String taskKey, String datasetId, String description, String method);
+
+    /** Trains a new version of a generator from the registry's adapters (hypernetwork). */
+    GeneratorTrained trainGenerator(String method, String reason);
 }

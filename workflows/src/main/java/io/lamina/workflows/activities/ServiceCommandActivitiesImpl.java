@@ -73,6 +73,22 @@ public class ServiceCommandActivitiesImpl implements ServiceCommandActivities {
         return null;
     }
 
+    @Override
+    public AdapterGenerated generate(String streamId, String taskKey, String datasetId, String description, String method) {
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        send(ctx, Topics.HYPERNETWORK_COMMANDS, new GenerateAdapter(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
+                Messages.now(), streamId, token(ctx), taskKey, datasetId, description, method));
+        return null;
+    }
+
+    @Override
+    public GeneratorTrained trainGenerator(String method, String reason) {
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        send(ctx, Topics.HYPERNETWORK_COMMANDS, new TrainGenerator(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION,
+                Messages.now(), GeneratorTrainingDue.GENERATORS, token(ctx), method, reason));
+        return null;
+    }
+
     private void send(ActivityExecutionContext ctx, String topic, LaminaMessage command) {
         publisher.publish(topic, command);
         ctx.doNotCompleteOnReturn();

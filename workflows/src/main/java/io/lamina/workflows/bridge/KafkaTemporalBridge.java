@@ -3,6 +3,7 @@ package io.lamina.workflows.bridge;
 import io.lamina.contracts.MessageCodec;
 import io.lamina.contracts.messages.*;
 import io.lamina.workflows.TaskQueues;
+import io.lamina.workflows.generators.GeneratorTrainingWorkflow;
 import io.lamina.workflows.state.StreamStore;
 import io.lamina.workflows.stream.ContinualStreamWorkflow;
 import io.lamina.workflows.stream.StreamRun;
@@ -48,6 +49,8 @@ public class KafkaTemporalBridge {
             if (streams.isFinished(e.streamId(), e.taskKey())) return;
             startOrSignal(e.streamId(), streams.completed(e.streamId()), new TaskArrival(e.taskKey(), e.datasetId(),
                     e.description() == null || e.description().isBlank() ? e.name() : e.description(), e.labels()));
+        } else if (message instanceof GeneratorTrainingDue due) {
+            startGeneratorTraining(due);
         } else if (message instanceof DatasetRejected e) {
             log.warn("dataset for stream {} task {} rejected: {}", e.streamId(), e.taskKey(), e.reasons());
         } else if (message instanceof TrainingProgress p) {
@@ -70,6 +73,20 @@ public class KafkaTemporalBridge {
         request.add(stream::run, new StreamRun(streamId, completed, List.of(), streams.isPaused(streamId)));
         request.add(stream::taskArrived, arrival);
         client.signalWithStart(request);
+    }
+
+    /** Starts the generator's training workflow unless one is running already (it will see the same adapters). */
+    private void startGeneratorTraining(GeneratorTrainingDue due) {
+        GeneratorTrainingWorkflow workflow = client.newWorkflowStub(GeneratorTrainingWorkflow.class, WorkflowOptions.newBuilder()
+                .setWorkflowId(GeneratorTrainingWorkflow.workflowId(due.method()))
+                .setTaskQueue(TaskQueues.STREAMS)
+                .build());
+        try {
+            WorkflowClient.start(workflow::train, due.method(), due.reason());
+            log.info("training a new {} generator: {}", due.method(), due.reason());
+        } catch (io.temporal.client.WorkflowExecutionAlreadyStarted e) {
+            log.info("a {} generator is being trained already; not starting another ({})", due.method(), due.reason());
+        }
     }
 
     /**

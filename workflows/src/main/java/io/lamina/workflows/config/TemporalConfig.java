@@ -47,7 +47,8 @@ public class TemporalConfig {
                                 WorkflowsProperties properties) {
         WorkerFactory factory = WorkerFactory.newInstance(client);
         Worker worker = factory.newWorker(TaskQueues.STREAMS);
-        worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class);
+        worker.registerWorkflowImplementationTypes(ContinualStreamWorkflowImpl.class, TaskLifecycleWorkflowImpl.class,
+                io.lamina.workflows.generators.GeneratorTrainingWorkflowImpl.class);
         worker.registerActivitiesImplementations(new ServiceCommandActivitiesImpl(publisher), new StreamStateActivitiesImpl(streams,
                 properties.timeouts() == null ? new TaskTimeouts(null, null, null) : properties.timeouts()));
         return factory;

@@ -24,9 +24,13 @@ public enum Strategy {
     /** MoRA: one adapter of rank-1 experts; each task appends experts (earlier ones frozen), gated per token. */
     MORA("mora", Serving.ONE_ADAPTER,
             "MoRA: one adapter of rank-1 experts; each task adds experts behind the frozen earlier ones, self-activated per token"),
-    /** A new adapter per task, started from the hypernetwork service's nearest registered adapter. */
+    /**
+     * A new adapter per task, started from an adapter the hypernetwork service generates for the task
+     * (GenerativeAdapter from its examples, else ICM-LoRA from its description), or from the nearest
+     * registered adapter while no generator has been trained.
+     */
     HYPERNETWORK_WARM_START("hypernetwork-warm-start", Serving.ADAPTER_PER_TASK,
-            "an adapter per task, started from the hypernetwork service's nearest registered adapter"),
+            "an adapter per task, started from one the hypernetwork generates for the task (nearest registered adapter until a generator is trained)"),
     /** One adapter retrained on every task so far: the upper bound the others are compared with. */
     JOINT("joint", Serving.ONE_ADAPTER,
             "one adapter retrained on every task so far: the upper bound");

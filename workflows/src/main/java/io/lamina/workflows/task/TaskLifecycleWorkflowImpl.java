@@ -7,6 +7,7 @@ import io.lamina.contracts.messages.AdaptersMerged;
 import io.lamina.contracts.LineageEdge;
 import io.lamina.contracts.messages.AdapterRegistered;
 import io.lamina.contracts.messages.EvaluationCompleted;
+import io.lamina.contracts.messages.AdapterGenerated;
 import io.lamina.contracts.messages.NearestAdapterFound;
 import io.lamina.contracts.messages.TrainingCompleted;
 import io.lamina.workflows.activities.ServiceCommandActivities;
@@ -90,18 +91,27 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
             for (String id : continual.anchorAdapterIds()) lineage.add(new LineageEdge(id, LineageEdge.ANCHORED_TO));
         }
 
-        NearestAdapterFound warm = null;
-        // MoRA continues its own experts; a LoRA found by description cannot seed them
-        if ((policy.warmStart() && strategy != Strategy.MORA) || strategy == Strategy.HYPERNETWORK_WARM_START) {
+        String warmId = null;
+        String warmBlob = null;
+        if (strategy == Strategy.HYPERNETWORK_WARM_START) {
+            // a generated adapter (registered by the hypernetwork, lineage generated-by), else the nearest one
+            state.status(streamId, taskKey, "GENERATING", null, null);
+            AdapterGenerated generated = commands.generate(streamId, taskKey, input.task().datasetId(), input.task().description(), null);
+            warmId = generated.adapterId();
+            warmBlob = generated.blobKey();
+        } else if (policy.warmStart() && strategy != Strategy.MORA) {
+            // MoRA continues its own experts; a LoRA found by description cannot seed them
             state.status(streamId, taskKey, "WARM_STARTING", null, null);
-            warm = commands.findNearest(streamId, input.task().description());
-            if (warm.adapterId() != null) lineage.add(new LineageEdge(warm.adapterId(), LineageEdge.WARM_STARTED_FROM));
+            NearestAdapterFound nearest = commands.findNearest(streamId, input.task().description());
+            warmId = nearest.adapterId();
+            warmBlob = nearest.blobKey();
         }
+        if (warmId != null) lineage.add(new LineageEdge(warmId, LineageEdge.WARM_STARTED_FROM));
 
         state.status(streamId, taskKey, "TRAINING", null, null);
         TrainingCompleted trained = training.train(new ServiceCommandActivities.TrainRequest(streamId, taskKey,
                 input.task().datasetId(), input.task().description(), policy.adapter(), policy.training(),
-                warm == null ? null : warm.adapterId(), warm == null ? null : warm.blobKey(), continual));
+                warmId, warmBlob, continual));
         if (trained.sharesWeightsOf() != null) lineage.add(new LineageEdge(trained.sharesWeightsOf(), LineageEdge.SHARES_WEIGHTS_OF));
 
         state.status(streamId, taskKey, "REGISTERING", null, null);
