@@ -68,7 +68,11 @@ class PlatformEndToEndTest {
                 "--lamina.workflows.default-policy.strategy=per-task-retrieval",
                 "--lamina.workflows.default-policy.training.epochs=2",
                 "--lamina.workflows.default-policy.training.batch-size=16",
-                "--lamina.workflows.default-policy.warm-start=true");
+                "--lamina.workflows.default-policy.warm-start=true",
+                // generators train once the first stream's 3 adapters are in, briefly (the benchmark measures them)
+                "--lamina.hypernetwork.train-after=3",
+                "--lamina.hypernetwork.episodes=12",
+                "--lamina.hypernetwork.icm-steps=30");
         api = new StackClient(stack.gatewayUrl(), stack.adminKey());
     }
 
@@ -638,6 +642,7 @@ class PlatformEndToEndTest {
                 new String[]{"GET", "/api/adapters", null}, new String[]{"GET", "/api/adapters/" + adapterId, null},
                 new String[]{"GET", "/api/adapters/" + adapterId + "/peft", null}, new String[]{"GET", "/api/merges/methods", null},
                 new String[]{"GET", "/api/evaluations/" + STREAM, null}, new String[]{"GET", "/api/hypernetwork/nearest?description=x", null},
+                new String[]{"GET", "/api/hypernetwork/generators", null}, new String[]{"GET", "/api/hypernetwork/generated", null},
                 new String[]{"GET", "/api/dead-letters", null}, new String[]{"GET", "/api-docs/registry", null},
                 new String[]{"POST", "/api/streams/" + STREAM + "/predict", "{\"texts\":[\"a cat\"]}"},
                 new String[]{"POST", "/api/predict", "{\"texts\":[\"a cat\"],\"adapters\":[{\"id\":\"" + adapterId + "\"}]}"},
@@ -649,7 +654,8 @@ class PlatformEndToEndTest {
                 new String[]{"POST", "/api/streams/" + STREAM + "/pause", "{}"}, new String[]{"POST", "/api/streams/" + STREAM + "/resume", "{}"},
                 new String[]{"POST", "/api/merges", "{}"}, new String[]{"POST", "/api/adapters", "{}"},
                 new String[]{"POST", "/api/adapters/" + adapterId + "/status", "{}"}, new String[]{"POST", "/api/adapters/import", "{}"},
-                new String[]{"POST", "/api/dead-letters/replay", "{}"});
+                new String[]{"POST", "/api/dead-letters/replay", "{}"},
+                new String[]{"POST", "/api/hypernetwork/generate", "{}"}, new String[]{"POST", "/api/hypernetwork/generators", "{}"});
         List<String[]> admin = List.of(new String[]{"GET", "/api/keys", null}, new String[]{"POST", "/api/keys", "{}"},
                 new String[]{"DELETE", "/api/keys/" + java.util.UUID.randomUUID(), null});
         List<String> failures = new ArrayList<>();
@@ -830,6 +836,77 @@ class PlatformEndToEndTest {
         }
         return Map.of("streamId", stream, "taskKey", taskKey, "name", name, "description", name,
                 "labels", labels, "train", train, "test", test);
+    }
+
+    @Test
+    @Order(21)
+    void generatorsTrainFromTheRegistryAndGenerateRegisteredAdaptersThatWarmStartTraining() throws Exception {
+        // the first stream's adapters (3 >= train-after) started a training workflow per method
+        JsonNode versions = null;
+        for (int i = 0; i < 240; i++) {
+            versions = getJson("/api/hypernetwork/generators");
+            Set<String> methods = new HashSet<>();
+            versions.forEach(v -> methods.add(v.path("method").asText()));
+            if (methods.containsAll(List.of("icm-lora", "generative-adapter"))) break;
+            Thread.sleep(1000);
+        }
+        Map<String, JsonNode> byMethod = new java.util.HashMap<>();
+        versions.forEach(v -> byMethod.putIfAbsent(v.path("method").asText(), v));
+        assertThat(byMethod).as("generator versions: %s", versions).containsKeys("icm-lora", "generative-adapter");
+        JsonNode icm = byMethod.get("icm-lora");
+        assertThat(icm.path("trainingAdapters").asInt()).isGreaterThanOrEqualTo(3);
+        // four trajectory snapshots per trained adapter
+        assertThat(icm.path("samples").asInt()).isGreaterThanOrEqualTo(4 * icm.path("trainingAdapters").asInt());
+        assertThat(byMethod.get("generative-adapter").path("trainingAdapters").asInt()).as("datasets meta-trained on").isGreaterThanOrEqualTo(3);
+
+        // GenerativeAdapter from pasted examples: registered, with lineage to its generator, and serving predictions
+        List<SupersenseStream.TaskData> data = MINI.data();
+        List<Map<String, String>> examples = new ArrayList<>();
+        for (var e : data.get(1).train()) examples.add(Map.of("text", e.text(), "label", e.label()));
+        JsonNode ga = postJson("/api/hypernetwork/generate", Map.of("description", "pasted examples", "examples", examples,
+                "method", "generative-adapter"), 201);
+        assertThat(ga.path("method").asText()).isEqualTo("generative-adapter");
+        assertThat(ga.path("streamId").asText()).isEqualTo("playground");
+        assertThat(ga.path("labels")).hasSize(3);
+        assertThat(ga.path("generationMillis").asDouble()).isPositive();
+        JsonNode registered = getJson("/api/adapters/" + ga.path("adapterId").asText());
+        assertThat(registered.path("lineage").toString()).contains("generated-by").contains(byMethod.get("generative-adapter").path("generatorId").asText());
+        JsonNode prediction = postJson("/api/predict", Map.of("texts", List.of(data.get(1).test().get(0).text()),
+                "adapters", List.of(Map.of("id", ga.path("adapterId").asText()))), 200);
+        assertThat(data.get(1).labels()).contains(prediction.path("predictions").get(0).path("label").asText());
+
+        // ICM-LoRA for a stored task: examples from its dataset, accuracy on its test split
+        JsonNode icmAdapter = postJson("/api/hypernetwork/generate", Map.of("streamId", STREAM, "taskKey", data.get(2).taskKey(),
+                "method", "icm-lora"), 201);
+        assertThat(icmAdapter.path("method").asText()).isEqualTo("icm-lora");
+        assertThat(icmAdapter.path("evaluation").path("testExamples").asInt()).isEqualTo(data.get(2).test().size());
+        assertThat(icmAdapter.path("evaluation").path("accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(getJson("/api/hypernetwork/generated").toString()).contains(icmAdapter.path("adapterId").asText());
+
+        // bad requests are precise
+        assertThat(as(stack.adminKey(), "POST", "/api/hypernetwork/generate", "{\"examples\":[{\"text\":\"a\",\"label\":\"x\"}]}").body())
+                .contains("at least 2 labels");
+        assertThat(as(stack.adminKey(), "POST", "/api/hypernetwork/generate",
+                "{\"method\":\"magic\",\"examples\":[{\"text\":\"a\",\"label\":\"x\"},{\"text\":\"b\",\"label\":\"y\"}]}").body())
+                .contains("unknown generation method 'magic'");
+
+        // hypernetwork-warm-start: the stream's task trains from an adapter generated for it
+        postJson("/api/streams", Map.of("streamId", "s-hyper", "policy", Map.of("strategy", "hypernetwork-warm-start")), 201);
+        DemoStream hyper = new DemoStream("s-hyper", 1, 3, 16, 8, 23);
+        hyper.publish(stack.kafkaBrokers());
+        JsonNode done = null;
+        for (int i = 0; i < 480; i++) {
+            done = getJson("/api/streams/s-hyper");
+            if (done.path("tasks").size() == 1 && done.path("tasks").get(0).path("status").asText().matches("PROMOTED|REJECTED|FAILED")) break;
+            Thread.sleep(500);
+        }
+        assertThat(done.path("tasks").get(0).path("status").asText()).isEqualTo("PROMOTED");
+        String trainedId = done.path("tasks").get(0).path("adapterId").asText();
+        JsonNode trained = getJson("/api/adapters/" + trainedId);
+        String warmFrom = null;
+        for (JsonNode edge : trained.path("lineage")) if (edge.path("relation").asText().equals("warm-started-from")) warmFrom = edge.path("parentId").asText();
+        assertThat(warmFrom).as("lineage %s", trained.path("lineage")).isNotNull();
+        assertThat(getJson("/api/adapters/" + warmFrom).path("lineage").toString()).contains("generated-by");
     }
 
     private JsonNode awaitStreamDone(int tasks, Duration timeout) throws Exception {

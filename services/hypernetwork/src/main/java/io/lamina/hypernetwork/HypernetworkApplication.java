@@ -8,10 +8,12 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 
 /**
- * Adapter generation. In this version: an index of every registered adapter by the base
- * model's embedding of its task description, answering "nearest existing adapter" for warm starts.
+ * Adapter generation: ICM-LoRA (a task description and its classes → LoRA) and GenerativeAdapter
+ * (a few examples → LoRA in one pass), trained from the registry's adapters as they accumulate, and
+ * an index of every registered adapter by its description for nearest-adapter warm starts.
  */
 @SpringBootApplication
+@org.springframework.boot.context.properties.EnableConfigurationProperties(io.lamina.hypernetwork.domain.HypernetworkProperties.class)
 @Import(LaminaServiceSupport.class)
 public class HypernetworkApplication {
     public static ConfigurableApplicationContext start(String... args) {

@@ -31,6 +31,7 @@ import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.training.DirectoryCheckpointStore;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
+import io.lamina.engine.training.Trajectory;
 import io.lamina.engine.training.TrainingSpec;
 import io.lamina.support.AdapterLoader;
 import io.lamina.support.MessagePublisher;
@@ -212,12 +213,21 @@ public class TrainingJobs {
             log.info("job {}: rank sweep {}", command.jobId(), sweep.summary());
         }
         if (adapter == null) {
+            // ICM-LoRA learns from trajectories: plain LoRA runs keep a few snapshots (MoRA's experts are another layout)
+            int snapshots = command.training() == null ? TrainingSettings.DEFAULT_TRAJECTORY_SNAPSHOTS : command.training().snapshots();
+            Trajectory trajectory = snapshots > 0 && gate == null ? Trajectory.keep(snapshots) : null;
             adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
                     },
-                    checkpoints, provenance, anchor, gate));
+                    checkpoints, provenance, anchor, gate, trajectory));
+            if (trajectory != null && !trajectory.snapshots().isEmpty()) {
+                BlobRef snapshotsRef = blobs.put(Trajectory.toSafetensors(trajectory.snapshots()));
+                Map<String, String> details = new LinkedHashMap<>(adapter.provenance().details());
+                details.put(Trajectory.PROVENANCE_KEY, snapshotsRef.key());
+                adapter = adapter.withProvenance(new AdapterProvenance(adapter.provenance().method(), details));
+            }
             // sequential: one adapter for the whole stream, its head grows by this task's classes
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }

@@ -95,9 +95,9 @@ public final class GenerativeAdapter {
             shots = shots.clone();
         }
 
-        /** 300 episodes of up to 8 ways, 4 or 16 shots, 8 queries per class, lr 1e-3, 48 tokens. */
+        /** 200 episodes of up to 8 ways, 4 or 8 shots, 4 queries per class, lr 1e-3, 48 tokens. */
         public static MetaTraining defaults() {
-            return new MetaTraining(300, 8, new int[]{4, 16}, 8, 1e-3f, 0.01f, 0.1f, 1f, 42L, 48);
+            return new MetaTraining(200, 8, new int[]{4, 8}, 4, 1e-3f, 0.01f, 0.1f, 1f, 42L, 48);
         }
 
         public MetaTraining withEpisodes(int e) {

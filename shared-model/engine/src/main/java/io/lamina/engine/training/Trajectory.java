@@ -17,6 +17,8 @@ import java.util.TreeMap;
  */
 public final class Trajectory {
     public static final String FORMAT = "lamina-lora-trajectory/1";
+    /** Provenance detail of a trained adapter naming the blob that holds its trajectory. */
+    public static final String PROVENANCE_KEY = "trajectory-blob";
     private static final String PREFIX = "step.";
 
     public record Snapshot(int step, SortedMap<String, HostTensor> weights) {

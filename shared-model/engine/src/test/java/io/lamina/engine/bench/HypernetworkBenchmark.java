@@ -74,16 +74,29 @@ public final class HypernetworkBenchmark {
             }
             double registrySeconds = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
-            IcmLora icm = IcmLora.train(IcmLora.Spec.defaults(), checkpoints, IcmLora.Training.defaults().withSteps(400), ProgressListener.NONE);
+            float[] icmLoss = {Float.NaN};
+            IcmLora icm = IcmLora.train(IcmLora.Spec.defaults(), checkpoints, IcmLora.Training.defaults().withSteps(400), p -> icmLoss[0] = p.loss());
             double icmSeconds = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
             List<GenerativeAdapter.EpisodeTask> episodeTasks = seen.stream().map(t -> new GenerativeAdapter.EpisodeTask(t.name(), t.train())).toList();
             GenerativeAdapter ga = GenerativeAdapter.metaTrain(base, GenerativeAdapter.Spec.defaults(), episodeTasks,
-                    GenerativeAdapter.MetaTraining.defaults().withEpisodes(episodes).withSeed(seed), ProgressListener.NONE);
+                    GenerativeAdapter.MetaTraining.defaults().withEpisodes(episodes).withSeed(seed), p -> {
+                        if (p.step() % 25 == 0) System.out.printf(Locale.ROOT, "  meta-training episode %d/%d, loss %.3f%n", p.step(), p.totalSteps(), p.loss());
+                    });
             double gaSeconds = (System.nanoTime() - t0) / 1e9;
-            notes.add(String.format(Locale.ROOT, "seed %d: registry of %d LoRAs (%d ICM checkpoints) %.0f s; ICM-LoRA training %.0f s (%,d parameters); "
+            notes.add(String.format(Locale.ROOT, "seed %d: registry of %d LoRAs (%d ICM checkpoints) %.0f s; ICM-LoRA training %.0f s (%,d parameters, final loss %.3f); "
                     + "GenerativeAdapter meta-training %.0f s (%,d parameters, %d episodes)", seed, registry.size(), checkpoints.size(),
-                    registrySeconds, icmSeconds, icm.parameterCount(), gaSeconds, ga.parameterCount(), episodes));
+                    registrySeconds, icmSeconds, icm.parameterCount(), icmLoss[0], gaSeconds, ga.parameterCount(), episodes));
+
+            // sanity on a task the generators have seen: ICM-LoRA should give back (nearly) its own adapter
+            TaskData known = seen.get(0);
+            List<String> knownTexts = known.test().stream().map(LabeledText::text).toList();
+            add(accuracy, "(seen task) base model + prototype head", accuracy(prototypeHeadOfBase(base, known), base.embed(knownTexts, null), known.test()));
+            add(accuracy, "(seen task) its trained LoRA", evaluate(base, registry.get(0), known, knownTexts));
+            add(accuracy, "(seen task) ICM-LoRA", evaluate(base, AdapterGeneration.fromDescription(base, icm, "icm", LoraSpec.defaults(),
+                    known.description(), known.train(), 0f, 0L, MAX_LENGTH).adapter(), known, knownTexts));
+            add(accuracy, "(seen task) GenerativeAdapter, K = 16", evaluate(base, AdapterGeneration.fromExamples(base, ga, "ga",
+                    perClass(known.train(), 16, seed), known.train(), MAX_LENGTH).adapter(), known, knownTexts));
 
             for (TaskData task : heldBack) {
                 List<String> testTexts = task.test().stream().map(LabeledText::text).toList();
