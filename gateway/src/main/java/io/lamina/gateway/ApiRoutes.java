@@ -14,7 +14,9 @@ import static org.springframework.cloud.gateway.server.mvc.predicate.GatewayRequ
 
 /**
  * Which service answers which path. Prediction lives under {@code /api/streams/{id}/predict}
- * but is served by composition, so that route is declared before the general streams route.
+ * but is served by composition, so that route is declared before the general streams route;
+ * {@code /api/streams/{id}/events} is answered by the gateway itself, so the streams route leaves it out
+ * (Spring MVC asks router functions before annotated controllers).
  */
 @Configuration(proxyBeanMethods = false)
 class ApiRoutes {
@@ -31,7 +33,9 @@ class ApiRoutes {
     RouterFunction<ServerResponse> apiRouter(GatewayProperties s) {
         return to("predict", path("/api/streams/*/predict"), s.composition())
                 .and(to("import", path("/api/adapters/import"), s.composition()))
-                .and(to("streams", path("/api/streams", "/api/streams/**", "/api/strategies"), s.workflows()))
+                // the live events of a stream are the gateway's own (StreamEventsController): routes come before controllers
+                .and(to("streams", path("/api/streams", "/api/streams/**", "/api/strategies")
+                        .and(path("/api/streams/*/events").negate()), s.workflows()))
                 .and(to("datasets", path("/api/datasets", "/api/datasets/**"), s.ingestion()))
                 .and(to("adapters", path("/api/adapters", "/api/adapters/**"), s.registry()))
                 .and(to("merges", path("/api/merges", "/api/merges/**"), s.composition()))

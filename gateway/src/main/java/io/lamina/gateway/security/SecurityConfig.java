@@ -72,6 +72,9 @@ class SecurityConfig {
                                 r -> r.getRequestURI().equals("/api/session") && "POST".equals(r.getMethod())))
                 .addFilterBefore(new BearerKeyFilter(keys), AnonymousAuthenticationFilter.class)
                 .authorizeHttpRequests(a -> a
+                        // the request that started an async answer (server-sent events) was authorised when it came in;
+                        // its async dispatch (completion, timeout) has no bearer key to look at again
+                        .dispatcherTypeMatchers(jakarta.servlet.DispatcherType.ASYNC).permitAll()
                         .requestMatchers("/", "/index.html", "/lamina.js", "/lamina.css", "/favicon.ico", "/error").permitAll()
                         .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
                         .requestMatchers("/swagger-ui.html", "/swagger-ui/**", "/v3/api-docs/swagger-config").permitAll()

@@ -72,7 +72,9 @@ class PlatformEndToEndTest {
                 // generators train once the first stream's 3 adapters are in, briefly (the benchmark measures them)
                 "--lamina.hypernetwork.train-after=3",
                 "--lamina.hypernetwork.episodes=12",
-                "--lamina.hypernetwork.icm-steps=30");
+                "--lamina.hypernetwork.icm-steps=30",
+                // live event streams notice clients that went away sooner than the default 20 s
+                "--lamina.gateway.events-keep-alive=PT2S");
         api = new StackClient(stack.gatewayUrl(), stack.adminKey());
     }
 
@@ -167,6 +169,46 @@ class PlatformEndToEndTest {
         assertThat(adapters.get(0).path("lineage").toString()).contains("trained-on");
         // Later tasks were warm-started from the nearest registered adapter.
         assertThat(adapters.get(2).path("lineage").toString()).contains("warm-started-from");
+
+        // The lineage graph, both ways: the third adapter's parents (its dataset, the adapter it was warm-started
+        // from), and the first adapter's descendants.
+        String third = adapters.get(2).path("adapterId").asText();
+        JsonNode graph = getJson("/api/adapters/" + third + "/lineage");
+        assertThat(graph.path("root").asText()).isEqualTo(third);
+        List<String> relations = new ArrayList<>();
+        graph.path("edges").forEach(e -> relations.add(e.path("relation").asText()));
+        assertThat(relations).contains("trained-on", "warm-started-from");
+        JsonNode warmEdge = null;
+        for (JsonNode e : graph.path("edges")) {
+            if (e.path("relation").asText().equals("warm-started-from") && e.path("child").asText().equals(third)) warmEdge = e;
+        }
+        assertThat(warmEdge).as(graph.toString()).isNotNull();
+        String warmParent = warmEdge.path("parent").asText();
+        List<String> kinds = new ArrayList<>();
+        graph.path("nodes").forEach(n -> kinds.add(n.path("kind").asText()));
+        assertThat(kinds).contains("adapter", "dataset");
+        JsonNode parentNode = null;
+        for (JsonNode n : graph.path("nodes")) if (n.path("id").asText().equals(warmParent)) parentNode = n;
+        assertThat(parentNode.path("streamId").asText()).isEqualTo(STREAM);
+        assertThat(parentNode.path("version").asInt()).isBetween(1, 2);
+        JsonNode down = getJson("/api/adapters/" + warmParent + "/lineage?depth=1");
+        assertThat(down.path("edges").toString()).contains(third);
+        assertThat(as(stack.adminKey(), "GET", "/api/adapters/" + third + "/lineage?depth=99", null).statusCode()).isEqualTo(400);
+        assertThat(as(stack.adminKey(), "GET", "/api/adapters/" + java.util.UUID.randomUUID() + "/lineage", null).statusCode()).isEqualTo(404);
+
+        // The list filters (search, status, type, task) and pages, with the total
+        JsonNode page = getJson("/api/adapters?q=E2E-SUPER&status=PROMOTED&size=1&page=1");
+        assertThat(page.path("total").asLong()).isEqualTo(3);
+        assertThat(page.path("items")).hasSize(1);
+        assertThat(page.path("items").get(0).path("version").asInt()).isEqualTo(2);
+        assertThat(getJson("/api/adapters?streamId=" + STREAM + "&type=LORA").path("total").asLong()).isEqualTo(3);
+        assertThat(getJson("/api/adapters?streamId=" + STREAM + "&type=MORA").path("items")).isEmpty();
+        String task2 = adapters.get(1).path("taskKey").asText();
+        assertThat(getJson("/api/adapters?streamId=" + STREAM + "&taskKey=" + task2).path("items"))
+                .singleElement().satisfies(a -> assertThat(a.path("taskKey").asText()).isEqualTo(task2));
+        assertThat(getJson("/api/adapters?q=" + third.substring(0, 8)).path("items")).singleElement()
+                .satisfies(a -> assertThat(a.path("adapterId").asText()).isEqualTo(third));
+        assertThat(getJson("/api/adapters?q=no_such%25thing").path("total").asLong()).isZero();
     }
 
     @Test
@@ -177,6 +219,23 @@ class PlatformEndToEndTest {
         assertThat(getJson("/api/datasets?streamId=" + STREAM).path("items")).hasSize(3);
         assertThat(getJson("/api/streams/" + STREAM).path("tasks")).hasSize(3);
         assertThat(getJson("/api/adapters?streamId=" + STREAM).path("items")).hasSize(3);
+
+        // datasets: searched, paged with the total, and counted per label
+        JsonNode datasets = getJson("/api/datasets?q=" + STREAM.substring(0, 6).toUpperCase() + "&size=2");
+        assertThat(datasets.path("total").asLong()).isEqualTo(3);
+        assertThat(datasets.path("items")).hasSize(2);
+        JsonNode first = datasets.path("items").get(0);
+        JsonNode counts = getJson("/api/datasets/" + first.path("datasetId").asText() + "/labels");
+        assertThat(counts).hasSize(first.path("labels").size());
+        int train = 0, test = 0;
+        for (JsonNode c : counts) {
+            assertThat(c.path("train").asInt()).isPositive();
+            train += c.path("train").asInt();
+            test += c.path("test").asInt();
+        }
+        assertThat(train).isEqualTo(first.path("trainSize").asInt());
+        assertThat(test).isEqualTo(first.path("testSize").asInt());
+        assertThat(getJson("/api/datasets?q=nothing-like-this").path("total").asLong()).isZero();
     }
 
     @Test
@@ -228,6 +287,11 @@ class PlatformEndToEndTest {
         assertThat(entry.path("lineage").toString()).contains(first).contains(second).contains("merged-from");
         assertThat(entry.path("config").path("r").asInt()).isEqualTo(8);
         assertThat(entry.path("provenance").toString()).contains("ties_svd");
+        JsonNode mergeGraph = getJson("/api/adapters/" + job.path("adapterId").asText() + "/lineage");
+        long mergedFrom = 0;
+        for (JsonNode e : mergeGraph.path("edges")) if (e.path("relation").asText().equals("merged-from")) mergedFrom++;
+        assertThat(mergedFrom).isEqualTo(2);
+        assertThat(mergeGraph.path("edges").toString()).as("the inputs' own parents too").contains("trained-on");
 
         // Mismatched inputs and bad parameters are refused with a precise problem, and nothing is registered.
         int before = getJson("/api/adapters?streamId=" + STREAM).path("items").size();
@@ -612,6 +676,33 @@ class PlatformEndToEndTest {
         assertThat(other.statusCode()).isEqualTo(422);
         assertThat(other.body()).contains("different request body");
         assertThat(getJson("/api/streams")).noneMatch(st -> st.path("streamId").asText().equals("s-other"));
+
+        // The answers are kept in the gateway's database: a retry after a gateway restart is answered the same.
+        stack.stopService("gateway");
+        stack.startService("gateway");
+        HttpResponse<String> afterRestart = postWithKey("/api/streams", "create-s-idempotent-1", body);
+        assertThat(afterRestart.statusCode()).as(afterRestart.body()).isEqualTo(201);
+        assertThat(afterRestart.body()).isEqualTo(first.body());
+        assertThat(afterRestart.headers().firstValue("Idempotent-Replayed")).contains("true");
+        assertThat(postWithKey("/api/streams", "create-s-idempotent-1", Map.of("streamId", "s-other")).statusCode()).isEqualTo(422);
+        // keys are per caller: another API key with the same Idempotency-Key acts (and the stream exists)
+        String otherOperator = postJson("/api/keys", Map.of("name", "idempotency operator", "role", "operator"), 201).path("key").asText();
+        HttpResponse<String> otherCaller = http.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/streams"))
+                .header("Authorization", "Bearer " + otherOperator).header("Content-Type", "application/json")
+                .header("Idempotency-Key", "create-s-idempotent-1")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Json.mapper().writeValueAsBytes(body))).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(otherCaller.statusCode()).isEqualTo(409);
+        assertThat(otherCaller.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        // signing in is never replayed (a replay would start no session)
+        HttpResponse<String> signIn = http.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/session"))
+                .header("Content-Type", "application/json").header("Idempotency-Key", "sign-in-1")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + stack.adminKey() + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> signInAgain = http.send(HttpRequest.newBuilder(URI.create(stack.gatewayUrl() + "/api/session"))
+                .header("Content-Type", "application/json").header("Idempotency-Key", "sign-in-1")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"" + stack.adminKey() + "\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(signIn.statusCode()).isEqualTo(200);
+        assertThat(signInAgain.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(signInAgain.headers().allValues("set-cookie").toString()).contains("JSESSIONID");
         // lists filter and page
         JsonNode joint = getJson("/api/streams?strategy=joint");
         assertThat(joint).isNotEmpty().allMatch(st -> st.path("strategy").asText().equals("joint"));
@@ -625,7 +716,21 @@ class PlatformEndToEndTest {
                 .header("Content-Type", "application/json")
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (keyOrNull != null) b.header("Authorization", "Bearer " + keyOrNull);
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(b.build(), eventStreamOrString());
+    }
+
+    /** The body as a string, except for an event stream (it never ends): then only the answer's head counts. */
+    private static HttpResponse.BodyHandler<String> eventStreamOrString() {
+        return info -> info.headers().firstValue("content-type").orElse("").startsWith("text/event-stream")
+                ? HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofInputStream(), in -> {
+                    try {
+                        in.close();
+                    } catch (java.io.IOException e) {
+                        // closing only cancels the stream
+                    }
+                    return "(event stream)";
+                })
+                : HttpResponse.BodySubscribers.ofString(StandardCharsets.UTF_8);
     }
 
     @Test
@@ -644,6 +749,9 @@ class PlatformEndToEndTest {
                 new String[]{"GET", "/api/evaluations/" + STREAM, null}, new String[]{"GET", "/api/hypernetwork/nearest?description=x", null},
                 new String[]{"GET", "/api/hypernetwork/generators", null}, new String[]{"GET", "/api/hypernetwork/generated", null},
                 new String[]{"GET", "/api/dead-letters", null}, new String[]{"GET", "/api-docs/registry", null},
+                new String[]{"GET", "/api/streams/" + STREAM + "/events", null}, new String[]{"GET", "/api/adapters/" + adapterId + "/lineage", null},
+                new String[]{"GET", "/api/adapters?q=e2e&type=LORA&taskKey=task-1", null}, new String[]{"GET", "/api/datasets?q=e2e", null},
+                new String[]{"GET", "/api/datasets/" + datasetId + "/labels", null}, new String[]{"GET", "/v3/api-docs", null},
                 new String[]{"POST", "/api/streams/" + STREAM + "/predict", "{\"texts\":[\"a cat\"]}"},
                 new String[]{"POST", "/api/predict", "{\"texts\":[\"a cat\"],\"adapters\":[{\"id\":\"" + adapterId + "\"}]}"},
                 new String[]{"POST", "/api/embeddings", "{\"texts\":[\"a cat\"]}"},
@@ -748,8 +856,11 @@ class PlatformEndToEndTest {
 
     /**
      * The dashboard in a real, headless Chromium (Debian's chromium and chromedriver, which .ci/run
-     * installs; skipped with the reason where they are absent): sign in, upload a dataset, watch its
-     * task complete, see the matrix, run a prediction. Screenshots go to target/screenshots.
+     * installs; skipped with the reason where they are absent): sign in; on the datasets page, a file with
+     * bad rows is refused with each row named, then a good one is accepted; its task completes on the stream
+     * page, with the matrix and the live training numbers (server-sent events); a prediction; the adapters
+     * page searched, an adapter's and a merge's lineage graphs; a dataset's page; no sideways scrolling at a
+     * phone's width. Screenshots go to target/screenshots.
      */
     @Test
     @Order(20)
@@ -787,31 +898,197 @@ class PlatformEndToEndTest {
             wait.until(d -> d.findElement(org.openqa.selenium.By.id("streams-section")).isDisplayed());
             assertThat(browser.findElement(org.openqa.selenium.By.id("who")).getText()).contains("admin");
 
+            // Datasets page: a file with bad rows gets a report naming each of them; then a good one is accepted
+            click(browser, "#pages a[data-page=datasets]");
+            wait.until(d -> d.getTitle().startsWith("Datasets") && d.findElement(org.openqa.selenium.By.id("upload")).isDisplayed());
             browser.findElement(org.openqa.selenium.By.id("upload-stream")).sendKeys("s-browser");
             browser.findElement(org.openqa.selenium.By.id("upload-task")).sendKeys("t1");
+            Path bad = home.resolve("browser-bad.csv");
+            java.nio.file.Files.writeString(bad, "text,label\n\"fine\",weather\n,sports\n\"no label\",\n");
+            browser.findElement(org.openqa.selenium.By.id("upload-file")).sendKeys(bad.toAbsolutePath().toString());
+            click(browser, "#upload button[type=submit]");
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("upload-report")).getText().contains("Rejected"));
+            String report = browser.findElement(org.openqa.selenium.By.id("upload-errors")).getText();
+            assertThat(report).contains("line 3").contains("line 4");
+            screenshot(browser, shots.resolve("2-upload-rejected.png"));
             browser.findElement(org.openqa.selenium.By.id("upload-file")).sendKeys(csv.toAbsolutePath().toString());
-            browser.findElement(org.openqa.selenium.By.cssSelector("#upload button[type=submit]")).click();
+            click(browser, "#upload button[type=submit]");
             wait.until(d -> d.findElement(org.openqa.selenium.By.id("upload-report")).getText().contains("Accepted"));
-            screenshot(browser, shots.resolve("2-uploaded.png"));
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("dataset-table")).getText().contains("s-browser"));
+            screenshot(browser, shots.resolve("3-datasets.png"));
 
+            // the stream page: the task completes, the matrix and the live training numbers show, a prediction runs
+            click(browser, "#upload-stream-link");
             awaitDone("s-browser", 1, Duration.ofMinutes(4));
             var longWait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(60));
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("stream-title")).getText().contains("s-browser")
                     && d.findElements(org.openqa.selenium.By.cssSelector("#matrix td")).stream().anyMatch(td -> td.getText().endsWith("%")));
+            assertThat(browser.getTitle()).startsWith("Stream s-browser");
             assertThat(browser.findElement(org.openqa.selenium.By.id("tasks")).getText()).contains("PROMOTED");
+            // the live view's EventSource is open, and shows the task's latest training step (sent on connect)
+            longWait.until(d -> d.findElement(org.openqa.selenium.By.id("live-status")).getText().equals("live")
+                    && d.findElement(org.openqa.selenium.By.id("live")).getText().contains("loss"));
+            assertThat(browser.findElement(org.openqa.selenium.By.id("live")).getText()).contains("t1").contains("examples/s");
             browser.findElement(org.openqa.selenium.By.id("texts")).sendKeys("Heavy snow is falling on the mountains.");
-            browser.findElement(org.openqa.selenium.By.cssSelector("#playground button[type=submit]")).click();
+            click(browser, "#playground button[type=submit]");
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("predictions")).getText().contains("weather"));
-            screenshot(browser, shots.resolve("3-stream.png"));
-            // at a phone's width the page does not scroll sideways
-            browser.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
-            Thread.sleep(500);
-            Number overflow = (Number) browser.executeScript("return document.documentElement.scrollWidth - window.innerWidth;");
-            screenshot(browser, shots.resolve("4-phone.png"));
-            assertThat(overflow.intValue()).as("horizontal overflow at 390 px").isLessThanOrEqualTo(1);
+            screenshot(browser, shots.resolve("4-stream.png"));
+            assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("5-stream-phone.png"));
+
+            // Adapters page: search, then an adapter's detail with its lineage graph
+            click(browser, "#pages a[data-page=adapters]");
+            wait.until(d -> d.getTitle().startsWith("Adapters") && !d.findElements(org.openqa.selenium.By.cssSelector("#adapter-table td a")).isEmpty());
+            browser.findElement(org.openqa.selenium.By.id("adapter-q")).sendKeys("s-browser");
+            click(browser, "#adapter-filters button[type=submit]");
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("adapters-range")).getText().equals("1–1 of 1"));
+            assertThat(browser.findElement(org.openqa.selenium.By.id("adapter-table")).getText()).contains("s-browser").contains("PROMOTED");
+            screenshot(browser, shots.resolve("6-adapters.png"));
+            click(browser, "#adapter-table td a[href^='#adapter=']");
+            wait.until(d -> !d.findElements(org.openqa.selenium.By.cssSelector("#lineage-svg [data-node]")).isEmpty());
+            assertThat(browser.getTitle()).startsWith("Adapter s-browser v1");
+            assertThat(browser.findElement(org.openqa.selenium.By.id("lineage")).getText()).contains("trained-on").contains("dataset");
+            assertThat(browser.findElement(org.openqa.selenium.By.id("adapter-peft")).getAttribute("href")).endsWith("/peft");
+            assertThat(browser.findElement(org.openqa.selenium.By.id("adapter-retire")).isDisplayed()).as("operators may retire").isTrue();
+            // a merge's lineage: its inputs and what they came from
+            String merged = null;
+            for (JsonNode a : getJson("/api/adapters?streamId=" + STREAM).path("items")) {
+                if (a.path("lineage").toString().contains("merged-from")) merged = a.path("adapterId").asText();
+            }
+            browser.get(stack.gatewayUrl() + "/#adapter=" + merged);
+            wait.until(d -> d.findElements(org.openqa.selenium.By.cssSelector("#lineage-svg [data-node]")).size() >= 4);
+            assertThat(browser.findElement(org.openqa.selenium.By.id("lineage")).getText()).contains("merged-from");
+            assertThat(browser.findElement(org.openqa.selenium.By.id("lineage-legend")).getText()).contains("merged-from").contains("trained-on");
+            screenshot(browser, shots.resolve("7-adapter-lineage.png"));
+            assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("8-adapter-phone.png"));
+            // a dataset node leads to the dataset's page: its labels counted, its records listed
+            click(browser, "#lineage-svg a[href^='#dataset=']");
+            wait.until(d -> d.getTitle().startsWith("Dataset ") && !d.findElements(org.openqa.selenium.By.cssSelector("#dataset-labels td")).isEmpty());
+            wait.until(d -> !d.findElements(org.openqa.selenium.By.cssSelector("#dataset-records td")).isEmpty());
+            screenshot(browser, shots.resolve("9-dataset.png"));
+            click(browser, "#pages a[data-page=datasets]");
+            wait.until(d -> d.getTitle().startsWith("Datasets") && d.findElement(org.openqa.selenium.By.id("dataset-table")).getText().contains("s-browser"));
+            assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("10-datasets-phone.png"));
+        } catch (Exception | AssertionError e) {
+            // what the page showed when it went wrong
+            screenshot(browser, shots.resolve("failure.png"));
+            String shown = "the page " + browser.getCurrentUrl() + " titled '" + browser.getTitle() + "' showed the error '"
+                    + browser.findElement(org.openqa.selenium.By.id("page-error")).getText() + "'";
+            throw new AssertionError(shown, e);
         } finally {
             browser.quit();
         }
+    }
+
+    /**
+     * Live training progress: a viewer's key opens the stream's server-sent events before its task arrives, and
+     * gets the steps of that task's training as they happen (from the training worker's Kafka events); anonymous
+     * gets a 401. A client that connects later gets the latest step at once, and a client that goes away is dropped.
+     */
+    @Test
+    @Order(21)
+    void liveTrainingProgressArrivesAsServerSentEvents() throws Exception {
+        String stream = "s-live";
+        HttpResponse<String> anonymous = as(null, "GET", "/api/streams/" + stream + "/events", null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.headers().firstValue("content-type").orElse("")).contains("application/problem+json");
+        HttpResponse<String> badId = as(stack.adminKey(), "GET", "/api/streams/-bad/events", null);
+        assertThat(badId.statusCode()).as(badId.body()).isEqualTo(400);
+
+        String viewer = postJson("/api/keys", Map.of("name", "live viewer", "role", "viewer"), 201).path("key").asText();
+        var reader = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            HttpResponse<java.util.stream.Stream<String>> events = http.send(HttpRequest.newBuilder(
+                            URI.create(stack.gatewayUrl() + "/api/streams/" + stream + "/events"))
+                    .header("Authorization", "Bearer " + viewer).header("Accept", "text/event-stream").build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            assertThat(events.statusCode()).isEqualTo(200);
+            assertThat(events.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+            JsonNode p;
+            try (var lines = events.body()) {
+                // the job's "started" event (step 0, no loss yet) comes first; a training step after it
+                var firstProgress = reader.submit(() -> nextProgress(lines.iterator(), e -> e.path("step").asInt() > 0));
+                upload(stream, "t1", "Weather or sports news", WEATHER_SPORTS);
+                p = firstProgress.get(4, java.util.concurrent.TimeUnit.MINUTES);
+            }
+            assertThat(p).as("a progress event before the stream closed").isNotNull();
+            assertThat(p.path("streamId").asText()).isEqualTo(stream);
+            assertThat(p.path("taskKey").asText()).isEqualTo("t1");
+            assertThat(p.path("step").asInt()).isPositive();
+            assertThat(p.path("totalSteps").asInt()).isGreaterThanOrEqualTo(p.path("step").asInt());
+            assertThat(p.path("loss").asDouble()).isPositive().isLessThan(100);
+            assertThat(p.path("examplesPerSecond").asDouble()).isPositive();
+            assertThat(p.path("eventId").asText()).isNotBlank();
+            assertThat(p.has("taskToken")).as("the Temporal task token stays inside").isFalse();
+
+            // a later client gets the latest step of the task at once (here: its last one)
+            JsonNode done = awaitDone(stream, 1, Duration.ofMinutes(4));
+            assertThat(done.path("tasks").get(0).path("status").asText()).isEqualTo("PROMOTED");
+            HttpResponse<java.util.stream.Stream<String>> later = http.send(HttpRequest.newBuilder(
+                            URI.create(stack.gatewayUrl() + "/api/streams/" + stream + "/events"))
+                    .header("Authorization", "Bearer " + stack.adminKey()).build(), HttpResponse.BodyHandlers.ofLines());
+            try (var lines = later.body()) {
+                JsonNode last = reader.submit(() -> nextProgress(lines.iterator(), e -> true)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(last.path("step").asInt()).isEqualTo(last.path("totalSteps").asInt());
+            }
+        } finally {
+            reader.shutdownNow();
+        }
+
+        // clients that go away are dropped (noticed at the next keep-alive write, every 2 s here)
+        java.util.List<java.net.Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                var socket = new java.net.Socket("localhost", stack.ports().gateway());
+                socket.getOutputStream().write(("GET /api/streams/" + stream + "/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer "
+                        + viewer + "\r\nAccept: text/event-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                String head = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+                assertThat(head).isEqualTo("HTTP/1.1 200");
+                sockets.add(socket);
+            }
+            assertThat(openEventStreams()).isGreaterThanOrEqualTo(3);
+        } finally {
+            for (var socket : sockets) socket.close();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (openEventStreams() > 0 && System.nanoTime() < deadline) Thread.sleep(500);
+        assertThat(openEventStreams()).as("open event streams after every client went away").isZero();
+    }
+
+    /** The data of the next {@code event: progress} on a server-sent event stream that {@code wanted} accepts, or null when it ends. */
+    private static JsonNode nextProgress(java.util.Iterator<String> lines, java.util.function.Predicate<JsonNode> wanted) throws Exception {
+        String event = null;
+        while (lines.hasNext()) {
+            String line = lines.next();
+            if (line.isEmpty()) {
+                event = null;
+            } else if (line.startsWith("event:")) {
+                event = line.substring(6).strip();
+            } else if (line.startsWith("data:") && "progress".equals(event)) {
+                JsonNode data = Json.mapper().readTree(line.substring(5).strip());
+                if (wanted.test(data)) return data;
+            }
+        }
+        return null;
+    }
+
+    /** The gateway's gauge of open server-sent event streams. */
+    private double openEventStreams() throws Exception {
+        return getJson("/actuator/metrics/lamina.gateway.event.streams").path("measurements").get(0).path("value").asDouble();
+    }
+
+    private static void click(org.openqa.selenium.chrome.ChromeDriver browser, String css) {
+        browser.findElement(org.openqa.selenium.By.cssSelector(css)).click();
+    }
+
+    /** At a phone's width (390 px) the page does not scroll sideways (wide tables and graphs scroll inside themselves). */
+    private static void assertNoSidewaysScrollAtPhoneWidth(org.openqa.selenium.chrome.ChromeDriver browser, Path shot) throws Exception {
+        var desktop = browser.manage().window().getSize();
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+        Thread.sleep(500);
+        Number overflow = (Number) browser.executeScript("return document.documentElement.scrollWidth - window.innerWidth;");
+        screenshot(browser, shot);
+        browser.manage().window().setSize(desktop);
+        assertThat(overflow.intValue()).as("horizontal overflow at 390 px on %s", browser.getTitle()).isLessThanOrEqualTo(1);
     }
 
     private static void screenshot(org.openqa.selenium.chrome.ChromeDriver browser, Path file) throws Exception {
@@ -839,7 +1116,7 @@ class PlatformEndToEndTest {
     }
 
     @Test
-    @Order(21)
+    @Order(22)
     void generatorsTrainFromTheRegistryAndGenerateRegisteredAdaptersThatWarmStartTraining() throws Exception {
         // the first stream's adapters (3 >= train-after) started a training workflow per method
         JsonNode versions = null;

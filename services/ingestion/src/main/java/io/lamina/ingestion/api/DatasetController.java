@@ -29,7 +29,8 @@ class DatasetController {
     record DatasetAccepted(String datasetId, boolean created) {
     }
 
-    record DatasetPage(List<StoredDataset> items, int page, int size) {
+    /** @param total how many datasets match the filters, over all pages */
+    record DatasetPage(List<StoredDataset> items, int page, int size, long total) {
     }
 
     @Operation(summary = "Upload a task dataset; 202 with its id, or 400 naming every invalid record")
@@ -66,23 +67,34 @@ class DatasetController {
         return upload(DatasetFile.read(format, text, streamId, taskKey, name, description, labels));
     }
 
-    @Operation(summary = "List datasets, optionally of one stream")
+    @Operation(summary = "List datasets in the order they came, optionally of one stream, and with q only those whose "
+            + "stream id, task key or name contains it (ignoring case); page by page, with the total")
     @GetMapping
-    DatasetPage list(@RequestParam(required = false) String streamId,
+    DatasetPage list(@RequestParam(required = false) String streamId, @RequestParam(required = false) String q,
                      @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         if (page < 0 || size < 1 || size > 1000) throw new IllegalArgumentException("page must be >= 0 and size in [1, 1000]");
-        return new DatasetPage(store.list(streamId, page * size, size), page, size);
+        if (q != null && q.length() > 200) throw new IllegalArgumentException("q must be at most 200 characters");
+        String stream = streamId == null || streamId.isBlank() ? null : streamId;
+        return new DatasetPage(store.list(stream, q, page * size, size), page, size, store.count(stream, q));
     }
 
     @Operation(summary = "One dataset; with records=true, its train and test records")
     @GetMapping("/{id}")
     StoredDataset get(@PathVariable String id, @RequestParam(defaultValue = "false") boolean records) {
-        UUID uuid;
+        return store.find(uuid(id), records).orElseThrow(() -> new NoSuchElementException("no dataset " + id));
+    }
+
+    @Operation(summary = "How many train and test records each of the dataset's labels has")
+    @GetMapping("/{id}/labels")
+    List<DatasetStore.LabelCount> labels(@PathVariable String id) {
+        return store.labelCounts(store.find(uuid(id), false).orElseThrow(() -> new NoSuchElementException("no dataset " + id)));
+    }
+
+    private static UUID uuid(String id) {
         try {
-            uuid = UUID.fromString(id);
+            return UUID.fromString(id);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("dataset id '" + id + "' is not a UUID");
         }
-        return store.find(uuid, records).orElseThrow(() -> new NoSuchElementException("no dataset " + id));
     }
 }

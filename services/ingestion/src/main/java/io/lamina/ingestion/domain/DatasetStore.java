@@ -35,12 +35,49 @@ public class DatasetStore {
                 d.labels(), d.sha256(), d.trainSize(), d.testSize(), d.createdAt(), records(id, "train"), records(id, "test")));
     }
 
-    public List<StoredDataset> list(String streamId, int offset, int limit) {
-        if (streamId == null) {
-            return jdbc.query("select * from dataset order by created_at, stream_id, task_key offset ? limit ?", header(), offset, limit);
+    /**
+     * Datasets in the order they came, optionally of one stream, and optionally only those where {@code text}
+     * is a part (ignoring case) of the stream id, task key or name.
+     */
+    public List<StoredDataset> list(String streamId, String text, int offset, int limit) {
+        List<Object> args = new ArrayList<>();
+        String where = where(streamId, text, args);
+        args.add(offset);
+        args.add(limit);
+        return jdbc.query("select * from dataset" + where + " order by created_at, stream_id, task_key offset ? limit ?", header(), args.toArray());
+    }
+
+    public long count(String streamId, String text) {
+        List<Object> args = new ArrayList<>();
+        Long n = jdbc.queryForObject("select count(*) from dataset" + where(streamId, text, args), Long.class, args.toArray());
+        return n == null ? 0 : n;
+    }
+
+    private static String where(String streamId, String text, List<Object> args) {
+        StringBuilder sql = new StringBuilder(" where true");
+        if (streamId != null) {
+            sql.append(" and stream_id = ?");
+            args.add(streamId);
         }
-        return jdbc.query("select * from dataset where stream_id = ? order by created_at, task_key offset ? limit ?",
-                header(), streamId, offset, limit);
+        if (text != null && !text.isBlank()) {
+            String like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+            sql.append(" and (stream_id ilike ? or task_key ilike ? or name ilike ?)");
+            args.addAll(List.of(like, like, like));
+        }
+        return sql.toString();
+    }
+
+    /** How many records each label has in each split, in the dataset's label order. */
+    public record LabelCount(String label, int train, int test) {
+    }
+
+    public List<LabelCount> labelCounts(StoredDataset dataset) {
+        java.util.Map<String, int[]> counts = new java.util.LinkedHashMap<>();
+        dataset.labels().forEach(l -> counts.put(l, new int[2]));
+        jdbc.query("select label, split, count(*) from dataset_record where dataset_id = ?::uuid group by label, split", rs -> {
+            counts.computeIfAbsent(rs.getString(1), k -> new int[2])[rs.getString(2).equals("train") ? 0 : 1] = rs.getInt(3);
+        }, dataset.datasetId());
+        return counts.entrySet().stream().map(e -> new LabelCount(e.getKey(), e.getValue()[0], e.getValue()[1])).toList();
     }
 
     public void insert(UUID id, DatasetSubmission s, String sha256, String sourceEventId) {

@@ -3,6 +3,8 @@ package io.lamina.registry.api;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.registry.domain.AdapterRepository;
 import io.lamina.registry.domain.AdapterView;
+import io.lamina.registry.domain.LineageGraph;
+import io.lamina.registry.domain.LineageGraphs;
 import io.lamina.registry.domain.Registration;
 import io.lamina.registry.domain.RegistryService;
 import io.swagger.v3.oas.annotations.Operation;
@@ -21,25 +23,45 @@ class AdapterController {
     private final RegistryService registry;
     private final AdapterRepository repository;
     private final BlobStore blobs;
+    private final LineageGraphs lineage;
 
-    AdapterController(RegistryService registry, AdapterRepository repository, BlobStore blobs) {
+    AdapterController(RegistryService registry, AdapterRepository repository, BlobStore blobs, LineageGraphs lineage) {
         this.registry = registry;
         this.repository = repository;
         this.blobs = blobs;
+        this.lineage = lineage;
     }
 
-    record AdapterPage(List<AdapterView> items, int page, int size) {
+    /** @param total how many adapters match the filters, over all pages */
+    record AdapterPage(List<AdapterView> items, int page, int size, long total) {
     }
 
-    @Operation(summary = "List adapters, filtered by stream and status")
+    @Operation(summary = "List adapters by stream and version, filtered by stream, status, type (e.g. LORA), task, and q "
+            + "(a part of the stream id, task key, description or adapter id, ignoring case); page by page, with the total")
     @GetMapping
     AdapterPage list(@RequestParam(required = false) String streamId, @RequestParam(required = false) String status,
+                     @RequestParam(required = false) String type, @RequestParam(required = false) String taskKey,
+                     @RequestParam(required = false) String q,
                      @RequestParam(defaultValue = "0") int page, @RequestParam(defaultValue = "50") int size) {
         if (page < 0 || size < 1 || size > 1000) throw new IllegalArgumentException("page must be >= 0 and size in [1, 1000]");
         if (status != null && !RegistryService.STATUSES.contains(status)) {
             throw new IllegalArgumentException("status must be one of " + RegistryService.STATUSES);
         }
-        return new AdapterPage(repository.list(streamId, status, page * size, size), page, size);
+        if (q != null && q.length() > 200) throw new IllegalArgumentException("q must be at most 200 characters");
+        var filter = new AdapterRepository.Filter(blankToNull(streamId), status, blankToNull(type), blankToNull(taskKey), blankToNull(q));
+        return new AdapterPage(repository.list(filter, page * size, size), page, size, repository.count(filter));
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+
+    @Operation(summary = "The adapter's lineage graph: its ancestors and descendants up to depth (1-10, default 4) as nodes "
+            + "(adapters, datasets, uploads) and edges child -> parent with the relation (trained-on, merged-from, "
+            + "warm-started-from, continued-from, shares-weights-of, ...)")
+    @GetMapping("/{id}/lineage")
+    LineageGraph lineage(@PathVariable String id, @RequestParam(defaultValue = "4") int depth) {
+        return lineage.of(RegistryService.parseId(id), depth);
     }
 
     @Operation(summary = "One adapter with its lineage, aliases, config and metrics")

@@ -50,25 +50,81 @@ public class AdapterRepository {
         return true;
     }
 
+    /** The adapters with these ids (those that exist). */
+    public List<AdapterView> findAll(java.util.Collection<UUID> ids) {
+        if (ids.isEmpty()) return List.of();
+        return jdbc.query("select * from adapter where id = any(?::uuid[]) order by stream_id, version", view(),
+                (Object) ids.stream().map(UUID::toString).toArray(String[]::new));
+    }
+
     public Optional<AdapterView> find(UUID id) {
         return jdbc.query("select * from adapter where id = ?", view(), id).stream().findFirst();
     }
 
-    public List<AdapterView> list(String streamId, String status, int offset, int limit) {
-        StringBuilder sql = new StringBuilder("select * from adapter where true");
+    /**
+     * What a list of adapters is narrowed to; null fields do not narrow. {@code text} matches, ignoring case,
+     * a part of the stream id, task key or description, or the start of the adapter id.
+     */
+    public record Filter(String streamId, String status, String type, String taskKey, String text) {
+    }
+
+    public List<AdapterView> list(Filter filter, int offset, int limit) {
         List<Object> args = new ArrayList<>();
-        if (streamId != null) {
-            sql.append(" and stream_id = ?");
-            args.add(streamId);
-        }
-        if (status != null) {
-            sql.append(" and status = ?");
-            args.add(status);
-        }
-        sql.append(" order by stream_id, version offset ? limit ?");
+        String where = where(filter, args);
         args.add(offset);
         args.add(limit);
-        return jdbc.query(sql.toString(), view(), args.toArray());
+        return jdbc.query("select * from adapter" + where + " order by stream_id, version offset ? limit ?", view(), args.toArray());
+    }
+
+    public long count(Filter filter) {
+        List<Object> args = new ArrayList<>();
+        Long n = jdbc.queryForObject("select count(*) from adapter" + where(filter, args), Long.class, args.toArray());
+        return n == null ? 0 : n;
+    }
+
+    private static String where(Filter f, List<Object> args) {
+        StringBuilder sql = new StringBuilder(" where true");
+        if (f.streamId() != null) {
+            sql.append(" and stream_id = ?");
+            args.add(f.streamId());
+        }
+        if (f.status() != null) {
+            sql.append(" and status = ?");
+            args.add(f.status());
+        }
+        if (f.type() != null) {
+            sql.append(" and type = ?");
+            args.add(f.type());
+        }
+        if (f.taskKey() != null) {
+            sql.append(" and task_key = ?");
+            args.add(f.taskKey());
+        }
+        if (f.text() != null && !f.text().isBlank()) {
+            String like = "%" + f.text().strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+            sql.append(" and (stream_id ilike ? or coalesce(task_key, '') ilike ? or description ilike ? or id::text ilike ?)");
+            args.addAll(List.of(like, like, like, like));
+        }
+        return sql.toString();
+    }
+
+    /** The lineage edges (child adapter, parent, relation) whose child is one of {@code adapterIds}. */
+    public List<LineageLink> parentsOf(java.util.Collection<UUID> adapterIds) {
+        if (adapterIds.isEmpty()) return List.of();
+        return jdbc.query("select adapter_id, parent_id, relation from adapter_lineage where adapter_id = any(?::uuid[]) order by adapter_id, relation, parent_id",
+                (rs, n) -> new LineageLink(rs.getString(1), rs.getString(2), rs.getString(3)),
+                (Object) adapterIds.stream().map(UUID::toString).toArray(String[]::new));
+    }
+
+    /** The lineage edges whose parent is one of {@code parentIds} (adapter ids, or ids such as {@code dataset:<id>}). */
+    public List<LineageLink> childrenOf(java.util.Collection<String> parentIds) {
+        if (parentIds.isEmpty()) return List.of();
+        return jdbc.query("select adapter_id, parent_id, relation from adapter_lineage where parent_id = any(?::text[]) order by adapter_id, relation, parent_id",
+                (rs, n) -> new LineageLink(rs.getString(1), rs.getString(2), rs.getString(3)), (Object) parentIds.toArray(String[]::new));
+    }
+
+    /** One edge of the lineage graph: adapter {@code child} was {@code relation} {@code parent}. */
+    public record LineageLink(String child, String parent, String relation) {
     }
 
     public void changeStatus(UUID id, String status, String reason) {
