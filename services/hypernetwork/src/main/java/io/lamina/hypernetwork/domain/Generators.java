@@ -30,14 +30,12 @@ import org.springframework.stereotype.Service;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Optional;
-import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -212,7 +210,7 @@ public class Generators {
         GeneratorStore.GeneratorVersion g = generator.get();
         AdapterGeneration.Generated generated;
         if (Method.fromWire(g.method()) == Method.GENERATIVE_ADAPTER) {
-            List<LabeledText> context = perClass(r.examples(), properties.contextPerClass());
+            List<LabeledText> context = AdapterGeneration.perClass(r.examples(), properties.contextPerClass(), r.examples().size());
             generated = AdapterGeneration.fromExamples(base, generativeAdapter(g), g.generatorId(), context, r.examples(), properties.maxLength());
         } else {
             LoraSpec spec = Json.read(store.loraSpec(g.generatorId()), LoraSpec.class);
@@ -257,16 +255,6 @@ public class Generators {
     /** The nearest registered adapter by description: what warm starts use until a generator exists. */
     public Optional<AdapterIndex.Nearest> nearest(String description) {
         return index.nearest(description == null || description.isBlank() ? "(no description)" : description);
-    }
-
-    /** Up to {@code k} examples of each class, in a fixed pseudo-random order (the same request gives the same adapter). */
-    static List<LabeledText> perClass(List<LabeledText> examples, int k) {
-        List<LabeledText> shuffled = new ArrayList<>(examples);
-        Collections.shuffle(shuffled, new Random(examples.size()));
-        Map<String, Integer> taken = new LinkedHashMap<>();
-        List<LabeledText> out = new ArrayList<>();
-        for (LabeledText t : shuffled) if (taken.merge(t.label(), 1, Integer::sum) <= k) out.add(t);
-        return out;
     }
 
     private GenerativeAdapter generativeAdapter(GeneratorStore.GeneratorVersion g) {

@@ -96,6 +96,19 @@ public final class AdapterGeneration {
         return out;
     }
 
+    /**
+     * Up to {@code k} examples of each class, drawn in a pseudo-random order fixed by {@code seed} (the
+     * same request gives the same context, so the same adapter).
+     */
+    public static List<LabeledText> perClass(List<LabeledText> examples, int k, long seed) {
+        List<LabeledText> shuffled = new ArrayList<>(examples);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(seed));
+        Map<String, Integer> taken = new LinkedHashMap<>();
+        List<LabeledText> out = new ArrayList<>();
+        for (LabeledText t : shuffled) if (taken.merge(t.label(), 1, Integer::sum) <= k) out.add(t);
+        return out;
+    }
+
     /** The labels of {@code examples}, in order of first appearance. */
     public static List<String> labels(List<LabeledText> examples) {
         LinkedHashSet<String> labels = new LinkedHashSet<>();
