@@ -1,6 +1,6 @@
 'use strict';
 // The dashboard reads the same REST API as any program (through this gateway). Pages are chosen by the
-// URL's hash: #streams, #stream=<id>, #adapters, #adapter=<id>, #datasets, #dataset=<id> (filters follow
+// URL's hash: #streams, #stream=<id>, #adapters, #adapter=<id>, #datasets, #dataset=<id>, #generate (filters follow
 // as &q=…). The streams page polls every 2 s; the stream page also listens to the stream's training
 // progress as server-sent events (GET /api/streams/{id}/events).
 let current = null;
@@ -108,7 +108,8 @@ function location_() {
 let navigation = 0;
 const fresh = (nav) => nav === navigation;
 
-const TITLES = {streams: 'Streams', stream: 'Stream', adapters: 'Adapters', adapter: 'Adapter', datasets: 'Datasets', dataset: 'Dataset'};
+const TITLES = {streams: 'Streams', stream: 'Stream', adapters: 'Adapters', adapter: 'Adapter', datasets: 'Datasets', dataset: 'Dataset',
+  generate: 'Generate'};
 
 function show(page, title) {
   const section = page === 'stream' ? 'streams' : page;
@@ -142,6 +143,9 @@ async function route() {
     } else if (page === 'dataset') {
       show('dataset', 'Dataset ' + id.slice(0, 8));
       await loadDataset(id, nav);
+    } else if (page === 'generate') {
+      show('generate');
+      await loadGenerators(nav);
     } else {
       location.hash = '#streams';
     }
@@ -755,6 +759,89 @@ $('upload').addEventListener('submit', async (e) => {
       <ul id="upload-errors">${problems.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>`;
   }
 });
+
+// ---------------------------------------------------------------- generate
+
+async function loadGenerators(nav = navigation) {
+  const [versions, generated] = await Promise.all([api('/api/hypernetwork/generators'), api('/api/hypernetwork/generated?limit=20')]);
+  if (!fresh(nav)) return;
+  $('no-generators').hidden = versions.length > 0;
+  $('generators').querySelector('tbody').innerHTML = versions.map((g) => `<tr><td>${esc(g.method)}</td><td>v${g.version}</td>
+    <td>${g.trainingAdapters} ${g.method === 'icm-lora' ? 'adapters' : 'tasks'}</td><td>${g.samples}</td><td>${Number(g.parameters).toLocaleString()}</td>
+    <td>${g.seconds.toFixed(0)} s</td><td>${number(g.finalLoss)}</td><td>${when(g.createdAt)}</td></tr>`).join('');
+  $('no-generated').hidden = generated.length > 0;
+  $('generated').querySelector('tbody').innerHTML = generated.map((a) => `<tr><td><a href="#adapter=${encodeURIComponent(a.adapterId)}"><code>${short(a.adapterId)}</code></a></td>
+    <td>${esc(a.method)}</td><td>${esc(a.streamId)}</td><td>${esc(a.taskKey)}</td><td>${a.generationMillis.toFixed(0)} ms</td>
+    <td>${pct(a.accuracy)}</td><td>${when(a.createdAt)}</td></tr>`).join('');
+}
+
+/** "label: text" lines as examples; a line without a colon is refused with its number. */
+function parseExamples(text) {
+  const examples = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const at = line.indexOf(':');
+    if (at <= 0 || !line.slice(at + 1).trim()) throw new Error(`line ${i + 1}: write "label: text"`);
+    examples.push({label: line.slice(0, at).trim(), text: line.slice(at + 1).trim()});
+  });
+  return examples;
+}
+
+/** The trained adapter's accuracy on the same task, from the stream's accuracy matrix (the row after that task). */
+async function trainedAccuracy(streamId, taskKey) {
+  try {
+    const stream = await api('/api/streams/' + encodeURIComponent(streamId));
+    const i = (stream.tasks || []).findIndex((t) => t.taskKey === taskKey);
+    const row = (stream.accuracyMatrix || [])[i];
+    return i >= 0 && row ? row[i] : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+$('generate-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const out = $('generate-result');
+  const body = {method: $('generate-method').value || null, description: $('generate-description').value.trim() || null};
+  try {
+    const examples = parseExamples($('generate-examples').value);
+    if (examples.length) body.examples = examples;
+    const stream = $('generate-stream').value.trim();
+    const task = $('generate-task').value.trim();
+    if (stream) body.streamId = stream;
+    if (task) body.taskKey = task;
+    out.className = 'report';
+    out.textContent = 'Generating…';
+    const r = await api('/api/hypernetwork/generate', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
+    let comparison = '';
+    if (r.evaluation) {
+      const trained = await trainedAccuracy(r.streamId, r.taskKey);
+      comparison = `<p>Accuracy on the task's test split: <b id="generated-accuracy">${pct(r.evaluation.accuracy)}</b> (${r.evaluation.testExamples} examples)`
+        + (trained == null ? '' : ` — the stream's trained adapter: <b>${pct(trained)}</b>`) + '.</p>';
+    }
+    out.className = 'report ok';
+    out.innerHTML = `<p>Generated <a id="generated-link" href="#adapter=${encodeURIComponent(r.adapterId)}"><code>${short(r.adapterId)}</code></a>
+      by ${esc(r.method)} in ${r.generationMillis.toFixed(0)} ms (${r.totalMillis.toFixed(0)} ms with its head), classes ${r.labels.map(esc).join(', ')},
+      registered in stream ${esc(r.streamId)} as task ${esc(r.taskKey)}.</p>${comparison}`;
+    loadGenerators().catch((err) => console.warn(err));
+  } catch (err) {
+    out.className = 'report bad';
+    out.textContent = err.message;
+  }
+});
+
+for (const [button, method] of [['train-ga', 'generative-adapter'], ['train-icm', 'icm-lora']]) {
+  $(button).addEventListener('click', async () => {
+    try {
+      await api('/api/hypernetwork/generators', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({method})});
+      $('generate-result').className = 'report ok';
+      $('generate-result').textContent = `Training a new ${method} generator: it appears below when done.`;
+    } catch (err) {
+      $('generate-result').className = 'report bad';
+      $('generate-result').textContent = err.message;
+    }
+  });
+}
 
 // ---------------------------------------------------------------- start
 

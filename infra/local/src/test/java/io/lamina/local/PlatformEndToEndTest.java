@@ -968,6 +968,28 @@ class PlatformEndToEndTest {
             click(browser, "#pages a[data-page=datasets]");
             wait.until(d -> d.getTitle().startsWith("Datasets") && d.findElement(org.openqa.selenium.By.id("dataset-table")).getText().contains("s-browser"));
             assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("10-datasets-phone.png"));
+
+            // Generate page: once a generator is trained (from the first stream's adapters), an adapter for the
+            // browser's task, its accuracy next to the trained adapter's
+            click(browser, "#pages a[data-page=generate]");
+            var generatorWait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(240));
+            generatorWait.until(d -> {
+                if (d.findElements(org.openqa.selenium.By.cssSelector("#generators td")).isEmpty()) {
+                    d.navigate().refresh();
+                    return false;
+                }
+                return true;
+            });
+            assertThat(browser.getTitle()).startsWith("Generate");
+            browser.findElement(org.openqa.selenium.By.id("generate-stream")).sendKeys("s-browser");
+            browser.findElement(org.openqa.selenium.By.id("generate-task")).sendKeys("t1");
+            click(browser, "#generate-form button[type=submit]");
+            longWait.until(d -> !d.findElements(org.openqa.selenium.By.id("generated-accuracy")).isEmpty());
+            assertThat(browser.findElement(org.openqa.selenium.By.id("generate-result")).getText())
+                    .contains("Generated").contains("the stream's trained adapter");
+            wait.until(d -> d.findElement(org.openqa.selenium.By.id("generated")).getText().contains("s-browser"));
+            screenshot(browser, shots.resolve("11-generate.png"));
+            assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("12-generate-phone.png"));
         } catch (Exception | AssertionError e) {
             // what the page showed when it went wrong
             screenshot(browser, shots.resolve("failure.png"));
