@@ -85,7 +85,7 @@ public class KafkaTemporalBridge {
             WorkflowClient.start(workflow::train, due.method(), due.reason());
             log.info("training a new {} generator: {}", due.method(), due.reason());
         } catch (io.temporal.client.WorkflowExecutionAlreadyStarted e) {
-            log.info("a {} generator is being trained already; not starting another ({})", due.method(), due.reason());
+            log.info("the {} generator is being trained already; not starting another ({})", due.method(), due.reason());
         }
     }
 

@@ -47,7 +47,12 @@ import java.util.TreeMap;
  * (3) generation decodes the prior's mean ({@code z = 0}) unless a temperature is given, so a
  * generated adapter is reproducible; (4) de-normalisation uses the statistics of the training
  * checkpoint whose condition is nearest (the reference takes the task's own checkpoint, which a new
- * task does not have).
+ * task does not have); (5) the decoder's output adds a linear basis, {@code mean + U·g([z ; c])} with
+ * {@code U} of {@code basis} learned directions over the padded vector: convolutions are
+ * translation-equivariant, so the reference's decoder can only place values through its coarsest
+ * map (576 numbers here) and, measured on WordNet LoRAs, reproduced none of them, not even a
+ * training task's (its output de-normalised to the base model); the basis carries position-specific
+ * weights the convolutions cannot.
  */
 public final class IcmLora {
     public static final String FORMAT = "lamina-icm-lora/1";
@@ -59,9 +64,11 @@ public final class IcmLora {
      * @param kernel    odd convolution width
      * @param latent    latent width
      * @param kldWeight weight of the KL term (the reference's 0.005)
+     * @param basis     width of the decoder's linear output basis (0: the reference's convolutional decoder alone)
      */
-    public record Spec(int[] channels, int kernel, int latent, float kldWeight) {
+    public record Spec(int[] channels, int kernel, int latent, float kldWeight, int basis) {
         public Spec {
+            if (basis < 0 || basis > 256) throw new IllegalArgumentException("basis must be in [0, 256], got " + basis);
             if (channels == null || channels.length < 1 || channels.length > 16) throw new IllegalArgumentException("1 to 16 blocks");
             for (int c : channels) if (c < 1) throw new IllegalArgumentException("channel widths must be >= 1");
             if (kernel < 1 || kernel % 2 == 0) throw new IllegalArgumentException("kernel must be odd, got " + kernel);
@@ -71,10 +78,12 @@ public final class IcmLora {
         }
 
         public static Spec defaults() {
-            return new Spec(new int[]{4, 8, 16, 32, 32, 32, 32, 32, 16, 8}, 7, 64, 0.005f);
+            return new Spec(new int[]{4, 8, 16, 32, 32, 32, 32, 32, 16, 8}, 7, 64, 0.005f, 32);
         }
 
-        public Spec withKldWeight(float w) { return new Spec(channels, kernel, latent, w); }
+        public Spec withKldWeight(float w) { return new Spec(channels, kernel, latent, w, basis); }
+
+        public Spec withBasis(int b) { return new Spec(channels, kernel, latent, kldWeight, b); }
 
         int multiple() { return 1 << channels.length; }
     }
@@ -164,8 +173,13 @@ public final class IcmLora {
                 stds[i][s] = (float) checkpoints.get(i).weights().slots().get(s).std();
             }
         }
-        IcmLora model = new IcmLora(spec, d, dc, checkpoints.get(0).weights().slots(), conditions, means, stds,
-                initialParameters(spec, padded, dc, t.seed()));
+        Map<String, HostTensor> initial = initialParameters(spec, padded, dc, t.seed());
+        if (spec.basis() > 0) {
+            float[] mean = new float[padded];
+            for (Checkpoint c : checkpoints) for (int i = 0; i < d; i++) mean[i] += c.weights().values()[i] / n;
+            initial.put("dec.mean", new HostTensor(new long[]{padded}, mean));
+        }
+        IcmLora model = new IcmLora(spec, d, dc, checkpoints.get(0).weights().slots(), conditions, means, stds, initial);
         SplittableRandom random = new SplittableRandom(t.seed());
         int warmup = (int) Math.ceil(t.warmupRatio() * t.steps());
         try (NDManager mgr = Engine.getInstance().newBaseManager()) {
@@ -312,7 +326,13 @@ public final class IcmLora {
             h = Activation.elu(instanceNorm(mgr, h, p.get("dec." + j + ".gamma"), p.get("dec." + j + ".beta")), 1f);
         }
         h = Conv1d.conv1d(h, p.get("dec.out.weight"), p.get("dec.out.bias"), new Shape(1), new Shape(pad), new Shape(1), 1).singletonOrThrow();
-        return h.reshape(b, 1, paddedDimension());
+        NDArray out = h.reshape(b, 1, paddedDimension());
+        if (spec.basis() > 0) {
+            // position-specific output: the checkpoints' mean plus a conditioned combination of learned directions
+            NDArray coefficients = linear(z.concat(c, 1), p, "dec.coef");                                   // [B, basis]
+            out = out.add(coefficients.matMul(p.get("dec.basis")).add(p.get("dec.mean")).reshape(b, 1, paddedDimension()));
+        }
+        return out;
     }
 
     /**
@@ -378,6 +398,12 @@ public final class IcmLora {
         }
         p.put("dec.out.weight", uniform(r, in * k, 1, in, k));
         p.put("dec.out.bias", uniform(r, in * k, 1));
+        if (spec.basis() > 0) {
+            p.put("dec.coef.weight", uniform(r, spec.latent() + dc, spec.basis(), spec.latent() + dc));
+            p.put("dec.coef.bias", uniform(r, spec.latent() + dc, spec.basis()));
+            p.put("dec.basis", uniform(r, padded, spec.basis(), padded));
+            p.put("dec.mean", new HostTensor(new long[]{padded}, new float[padded])); // set to the data's mean in train()
+        }
         return p;
     }
 
@@ -427,6 +453,7 @@ public final class IcmLora {
         meta.put("kernel", Integer.toString(spec.kernel()));
         meta.put("latent", Integer.toString(spec.latent()));
         meta.put("kld-weight", Float.toString(spec.kldWeight()));
+        meta.put("basis", Integer.toString(spec.basis()));
         meta.put("dimension", Integer.toString(dimension));
         StringBuilder lay = new StringBuilder();
         for (LoraFlattening.Slot sl : layout) {
@@ -442,7 +469,8 @@ public final class IcmLora {
         Map<String, String> meta = f.metadata();
         if (!FORMAT.equals(meta.get("format"))) throw new IllegalArgumentException("not an ICM-LoRA generator (format " + meta.get("format") + ")");
         int[] channels = Arrays.stream(meta.get("channels").split(",")).mapToInt(Integer::parseInt).toArray();
-        Spec spec = new Spec(channels, Integer.parseInt(meta.get("kernel")), Integer.parseInt(meta.get("latent")), Float.parseFloat(meta.get("kld-weight")));
+        Spec spec = new Spec(channels, Integer.parseInt(meta.get("kernel")), Integer.parseInt(meta.get("latent")), Float.parseFloat(meta.get("kld-weight")),
+                Integer.parseInt(meta.getOrDefault("basis", "0")));
         List<LoraFlattening.Slot> layout = new ArrayList<>();
         int offset = 0;
         for (String entry : meta.get("layout").split(";")) {

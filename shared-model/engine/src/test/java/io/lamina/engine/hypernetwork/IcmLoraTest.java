@@ -21,7 +21,7 @@ import static org.assertj.core.data.Offset.offset;
 
 class IcmLoraTest {
     /** A small LoRA-like layout (D = 1,000) and a small network, so these run in seconds. */
-    private static final IcmLora.Spec SMALL = new IcmLora.Spec(new int[]{4, 8, 8, 8}, 7, 16, 0.005f);
+    private static final IcmLora.Spec SMALL = new IcmLora.Spec(new int[]{4, 8, 8, 8}, 7, 16, 0.005f, 8);
 
     private static LoraFlattening.Flattened checkpoint(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -68,7 +68,7 @@ class IcmLoraTest {
 
     @Test
     void padsToAMultipleOfTwoToTheBlocks() {
-        IcmLora.Spec twelve = new IcmLora.Spec(new int[]{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 7, 8, 0.005f);
+        IcmLora.Spec twelve = new IcmLora.Spec(new int[]{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, 7, 8, 0.005f, 0);
         assertThat(IcmLora.paddedDimension(10_000, twelve)).isEqualTo(12_288);
         assertThat(IcmLora.paddedDimension(73_728, IcmLora.Spec.defaults())).isEqualTo(73_728);
         assertThat(IcmLora.paddedDimension(1_000, SMALL)).isEqualTo(1_008);
@@ -112,6 +112,16 @@ class IcmLoraTest {
         // and each condition decodes nearer to its own task's checkpoint than to the other's
         assertThat(mse(a, data.get(0).weights().values(), 1000)).isLessThan(mse(a, data.get(1).weights().values(), 1000));
         assertThat(mse(b, data.get(1).weights().values(), 1000)).isLessThan(mse(b, data.get(0).weights().values(), 1000));
+    }
+
+    @Test
+    void theReferencesConvolutionalDecoderAloneStillTrains() {
+        LoraFlattening.Flattened only = checkpoint(2);
+        float[] c = condition(0f, 0f, 1f);
+        IcmLora convOnly = IcmLora.train(SMALL.withBasis(0).withKldWeight(0f), List.of(new IcmLora.Checkpoint(only, c)),
+                new IcmLora.Training(200, 1, 3e-3f, 0.05f, 1L), ProgressListener.NONE);
+        assertThat(mse(convOnly.reconstruct(only.values(), c), only.values(), only.dimension())).isLessThan(1.0);
+        assertThat(IcmLora.fromSafetensors(convOnly.toSafetensors()).spec().basis()).isZero();
     }
 
     @Test
