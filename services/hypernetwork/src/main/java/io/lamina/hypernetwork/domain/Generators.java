@@ -141,7 +141,7 @@ public class Generators {
                 if (!c.isEmpty()) trainedOn.add(t.adapterId());
                 checkpoints.addAll(c);
             }
-            IcmLora icm = IcmLora.train(IcmLora.Spec.defaults(), checkpoints, IcmLora.Training.defaults().withSteps(properties.icmSteps()),
+            IcmLora icm = IcmLora.train(IcmLora.Spec.defaults().withKldWeight(properties.kldWeight().floatValue()), checkpoints, IcmLora.Training.defaults().withSteps(properties.icmSteps()),
                     p -> lastLoss[0] = p.loss());
             bytes = icm.toSafetensors();
             samples = checkpoints.size();
