@@ -388,6 +388,16 @@ $('adapters').addEventListener('click', async (e) => {
   }
 });
 
+/** The router's score of every candidate adapter, the chosen one first in bold. */
+function routerScores(p) {
+  if (!p.routerScores) return '';
+  const entries = Object.entries(p.routerScores).sort((a, b) => b[1] - a[1]);
+  return 'router: ' + entries.map(([id, score]) => {
+    const text = `<code>${short(id)}</code> ${score.toFixed(3)}`;
+    return id === p.adapterId ? `<b>${text}</b>` : text;
+  }).join(' · ');
+}
+
 $('playground').addEventListener('submit', async (e) => {
   e.preventDefault();
   const texts = $('texts').value.split('\n').map((t) => t.trim()).filter(Boolean);
@@ -396,7 +406,8 @@ $('playground').addEventListener('submit', async (e) => {
     const r = await api('/api/streams/' + encodeURIComponent(current) + '/predict',
       {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({texts})});
     body.innerHTML = r.predictions.map((p, i) => `<tr><td>${esc(texts[i])}</td><td><b>${esc(p.label)}</b></td>
-      <td>adapter <a href="#adapter=${encodeURIComponent(p.adapterId)}"><code>${short(p.adapterId)}</code></a></td><td>score ${p.score.toFixed(3)}</td></tr>`).join('');
+      <td>adapter <a href="#adapter=${encodeURIComponent(p.adapterId)}"><code>${short(p.adapterId)}</code></a></td><td>score ${p.score.toFixed(3)}</td>
+      <td class="router">${routerScores(p)}</td></tr>`).join('');
   } catch (err) {
     body.innerHTML = `<tr><td class="empty">${esc(err.message)}</td></tr>`;
   }

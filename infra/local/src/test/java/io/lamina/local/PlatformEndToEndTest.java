@@ -146,6 +146,13 @@ class PlatformEndToEndTest {
         for (int i = 0; i < predictions.size(); i++) {
             JsonNode p = predictions.get(i);
             assertThat(adapterIds).contains(p.path("adapterId").asText());
+            // the router's score of every candidate: its classes' probability mass, summing to 1
+            JsonNode router = p.path("routerScores");
+            assertThat(router.size()).isEqualTo(adapterIds.size());
+            assertThat(router.path(p.path("adapterId").asText()).asDouble()).isPositive();
+            double total = 0;
+            for (JsonNode score : router) total += score.asDouble();
+            assertThat(total).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-3));
             assertThat(allLabels).contains(p.path("label").asText());
             if (p.path("label").asText().equals(expected.get(i))) correct++;
         }
@@ -932,6 +939,7 @@ class PlatformEndToEndTest {
             browser.findElement(org.openqa.selenium.By.id("texts")).sendKeys("Heavy snow is falling on the mountains.");
             click(browser, "#playground button[type=submit]");
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("predictions")).getText().contains("weather"));
+            assertThat(browser.findElement(org.openqa.selenium.By.id("predictions")).getText()).contains("router:");
             screenshot(browser, shots.resolve("4-stream.png"));
             assertNoSidewaysScrollAtPhoneWidth(browser, shots.resolve("5-stream-phone.png"));
 

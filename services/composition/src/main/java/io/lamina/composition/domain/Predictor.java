@@ -10,6 +10,7 @@ import org.springframework.stereotype.Service;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.NoSuchElementException;
 
@@ -57,8 +58,13 @@ public class Predictor {
         return new Embeddings(base.id(), adapterIdOrNull, base.hiddenSize(), List.of(vectors));
     }
 
-    /** @param adapterIds the adapters that produced the embedding; {@code adapterId} is the one whose head answered */
-    public record Prediction(String label, String adapterId, double score, List<String> adapterIds) {
+    /**
+     * @param adapterIds   the adapters that produced the embedding; {@code adapterId} is the one whose head answered
+     * @param routerScores routed predictions: the router's score of every candidate adapter (see
+     *                     {@code RoutedPrediction#routerScores}); absent otherwise
+     */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record Prediction(String label, String adapterId, double score, List<String> adapterIds, Map<String, Double> routerScores) {
     }
 
     public List<Prediction> predictForStream(String streamId, List<String> texts) {
@@ -110,7 +116,12 @@ public class Predictor {
     private static List<Prediction> answer(List<Composer.Prediction> predictions, List<String> ids) {
         List<Prediction> out = new ArrayList<>(predictions.size());
         for (Composer.Prediction p : predictions) {
-            out.add(new Prediction(p.label(), ids.get(p.headAdapter()), p.score(), p.adapters().stream().map(ids::get).toList()));
+            Map<String, Double> router = null;
+            if (p.routerScores() != null) {
+                router = new java.util.LinkedHashMap<>();
+                for (int k = 0; k < p.routerScores().length; k++) router.put(ids.get(k), (double) p.routerScores()[k]);
+            }
+            out.add(new Prediction(p.label(), ids.get(p.headAdapter()), p.score(), p.adapters().stream().map(ids::get).toList(), router));
         }
         return out;
     }

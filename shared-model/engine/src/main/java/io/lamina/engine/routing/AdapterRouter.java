@@ -121,9 +121,13 @@ public final class AdapterRouter {
             for (int c = 1; c < total; c++) {
                 if (pa[c] + pb[c] > pa[best] + pb[best]) best = c;
             }
+            float[] mass = new float[adapters.size()];
+            for (int a = 0, at = 0; a < adapters.size(); a++) {
+                for (int cls = 0; cls < protos[a].length; cls++, at++) mass[a] += (float) ((pa[at] + pb[at]) / 2);
+            }
             int k = 0, c = best;
             while (c >= protos[k].length) c -= protos[k++].length;
-            out.add(new RoutedPrediction(adapters.get(k).head().labels().get(c), k, dot(embeddings.get(k)[i], protos[k][c])));
+            out.add(new RoutedPrediction(adapters.get(k).head().labels().get(c), k, dot(embeddings.get(k)[i], protos[k][c]), mass));
         }
         return out;
     }
@@ -149,7 +153,9 @@ public final class AdapterRouter {
         float[] bestScore = new float[n];
         int[] bestAdapter = new int[n];
         String[] bestLabel = new String[n];
+        float[][] perAdapter = new float[n][adapters.size()];
         java.util.Arrays.fill(bestScore, Float.NEGATIVE_INFINITY);
+        for (float[] row : perAdapter) java.util.Arrays.fill(row, Float.NEGATIVE_INFINITY);
         for (int k = 0; k < adapters.size(); k++) {
             PrototypeHead head = adapters.get(k).head();
             float[][] prototypes = normalised(head.prototypes());
@@ -158,6 +164,7 @@ public final class AdapterRouter {
             for (int i = 0; i < n; i++) {
                 for (int c = 0; c < prototypes.length; c++) {
                     float cos = dot(e[i], prototypes[c]);
+                    perAdapter[i][k] = Math.max(perAdapter[i][k], cos);
                     if (cos > bestScore[i]) {
                         bestScore[i] = cos;
                         bestAdapter[i] = k;
@@ -167,7 +174,7 @@ public final class AdapterRouter {
             }
         }
         List<RoutedPrediction> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) out.add(new RoutedPrediction(bestLabel[i], bestAdapter[i], bestScore[i]));
+        for (int i = 0; i < n; i++) out.add(new RoutedPrediction(bestLabel[i], bestAdapter[i], bestScore[i], perAdapter[i]));
         return out;
     }
 

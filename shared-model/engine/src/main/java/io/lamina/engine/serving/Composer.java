@@ -116,10 +116,15 @@ public final class Composer {
      * @param adapters    indices (into the composition's adapters) of the adapters whose deltas produced the
      *                    embedding: the one adapter for SINGLE and ROUTED, all of them otherwise
      * @param headAdapter index of the adapter whose head holds the label
+     * @param routerScores for ROUTED, the router's score of each adapter ({@link RoutedPrediction#routerScores}); else null
      */
-    public record Prediction(String label, float score, List<Integer> adapters, int headAdapter) {
+    public record Prediction(String label, float score, List<Integer> adapters, int headAdapter, float[] routerScores) {
         public Prediction {
             adapters = List.copyOf(adapters);
+        }
+
+        public Prediction(String label, float score, List<Integer> adapters, int headAdapter) {
+            this(label, score, adapters, headAdapter, null);
         }
     }
 
@@ -203,7 +208,7 @@ public final class Composer {
             List<Prediction> answers = new ArrayList<>(n);
             if (c.mode() == Mode.ROUTED) {
                 for (RoutedPrediction p : AdapterRouter.route(emb, firstRow[q], n, c.adapters())) {
-                    answers.add(new Prediction(p.label(), p.score(), List.of(p.adapterIndex()), p.adapterIndex()));
+                    answers.add(new Prediction(p.label(), p.score(), List.of(p.adapterIndex()), p.adapterIndex(), p.routerScores()));
                 }
             } else {
                 List<Integer> used = new ArrayList<>(c.adapters().size());

@@ -59,10 +59,16 @@ class AdapterRouterTest {
         float[][] underA = {{0.9f, 0.436f}};
         float[][] underB = {{0.95f, 0.312f}};
         float[][] base = {{1f, 0f}};
-        assertThat(AdapterRouter.mostConfident(List.of(underA, underB), List.of(a, b)).get(0).adapterIndex()).isEqualTo(1);
+        RoutedPrediction confident = AdapterRouter.mostConfident(List.of(underA, underB), List.of(a, b)).get(0);
+        assertThat(confident.adapterIndex()).isEqualTo(1);
+        assertThat(confident.routerScores()).containsExactly(0.9f, 0.95f); // each head's best cosine
         RoutedPrediction r = AdapterRouter.retrieve(List.of(underA, underB), base, List.of(a, b)).get(0);
         assertThat(r.adapterIndex()).isZero();
         assertThat(r.label()).isEqualTo("a0");
         assertThat(r.score()).isCloseTo(0.9f, org.assertj.core.data.Offset.offset(1e-6f));
+        // the router's view: each adapter's share of the probability, summing to 1, the chosen one's larger here
+        assertThat(r.routerScores()).hasSize(2);
+        assertThat(r.routerScores()[0] + r.routerScores()[1]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-5f));
+        assertThat(r.routerScores()[0]).isGreaterThan(r.routerScores()[1]);
     }
 }
