@@ -17,6 +17,9 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lora.Dora;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.tensor.HostTensor;
@@ -347,9 +350,18 @@ public final class BaseModel {
      * @return {@code [ids.size(), hidden]} mean-pooled, L2-normalised embeddings
      */
     public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays lora, boolean training) {
+        return encode(manager, ids, lora, null, training);
+    }
+
+    /**
+     * {@link #encode(NDManager, List, LoraArrays, boolean)} with a LoRA (plain, DoRA or MoRA) or an
+     * (IA)^3 adapter, or neither (the base model); not both.
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays loraOrNull, Ia3Arrays ia3OrNull, boolean training) {
+        if (loraOrNull != null && ia3OrNull != null) throw new IllegalArgumentException("one adapter at a time: LoRA or (IA)^3");
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, lora, training);
+        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, training, null);
     }
 
     /**
@@ -380,14 +392,14 @@ public final class BaseModel {
     public NDArray encode(NDManager manager, List<long[]> ids, QkvHook hook) {
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, null, false, hook);
+        return forward(manager, ids, qkv, null, null, false, hook);
     }
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training) {
-        return forward(mgr, ids, qkvWeights, lora, training, null);
+        return forward(mgr, ids, qkvWeights, lora, null, training, null);
     }
 
-    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training, QkvHook hook) {
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -435,11 +447,21 @@ public final class BaseModel {
                 for (int t = 0; t < targets.size(); t++) {
                     NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
                     String target = targets.get(t);
+                    float fold = target.equals("query") ? 1f / (float) Math.sqrt(headDim) : 1f;
                     float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
                     // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
                     NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
                     if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
                     NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
+                    if (lora.magnitude() != null) {
+                        int m = QKV.indexOf(target);
+                        NDArray wBlock = qkvBlock(qkvWeights[l], m);
+                        NDArray norm = Dora.weightNorm(wBlock, lora.a()[l][t], lora.b()[l][t], s, fold);
+                        // W x without bias: from the projection already computed when the input is x itself
+                        NDArray projected = m == 0 ? q : m == 1 ? k : v;
+                        NDArray wx = in == x ? projected.sub(qkvBlock(w.qkvB(), m)) : in.matMul(wBlock.transpose());
+                        delta = Dora.delta(mgr, wx, delta, lora.magnitude()[l][t], norm);
+                    }
                     switch (target) {
                         case "query" -> q = q.add(delta);
                         case "key" -> k = k.add(delta);
@@ -448,19 +470,51 @@ public final class BaseModel {
                     }
                 }
             }
+            if (ia3 != null) {
+                q = ia3Projection(ia3, l, "query", x, q, qkvWeights[l], w.qkvB());
+                k = ia3Projection(ia3, l, "key", x, k, qkvWeights[l], w.qkvB());
+                v = ia3Projection(ia3, l, "value", x, v, qkvWeights[l], w.qkvB());
+            }
             NDArray qh = q.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray kt = k.reshape(b, len, heads, headDim).transpose(0, 2, 3, 1);   // [B, h, d, L]
             NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray probs = qh.matMul(kt).add(maskArray).softmax(-1);              // [B, h, L, L]
             NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
-            NDArray attn = Linear.linear(context, w.attnOutW(), w.attnOutB()).singletonOrThrow();
+            NDArray attn = ia3Linear(ia3, l, "attention.output.dense", context, w.attnOutW(), w.attnOutB());
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
-            NDArray inner = Activation.gelu(Linear.linear(x, w.ffnInW(), w.ffnInB()).singletonOrThrow());
-            NDArray ffn = Linear.linear(inner, w.ffnOutW(), w.ffnOutB()).singletonOrThrow();
+            NDArray inner = Activation.gelu(ia3Linear(ia3, l, "intermediate.dense", x, w.ffnInW(), w.ffnInB()));
+            NDArray ffn = ia3Linear(ia3, l, "output.dense", inner, w.ffnOutW(), w.ffnOutB());
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
         return pooled.normalize(2, 1, 1e-12);
+    }
+
+    private static final List<String> QKV = List.of("query", "key", "value");
+
+    /** Rows {@code [m*H, (m+1)*H)} of a fused Q|K|V weight {@code [3H, H]} or bias {@code [3H]}: query, key or value. */
+    private NDArray qkvBlock(NDArray fused, int m) {
+        return fused.get(new NDIndex(m * hidden + ":" + (m + 1) * hidden));
+    }
+
+    /**
+     * (IA)^3 on one of the fused projections: output scaled ({@code proj ⊙ l}, bias included, as PEFT)
+     * or, for a feed-forward module, the projection recomputed on the scaled input {@code (x ⊙ l) W^T + b}.
+     */
+    private NDArray ia3Projection(Ia3Arrays ia3, int layer, String module, NDArray x, NDArray proj, NDArray qkvW, NDArray qkvB) {
+        NDArray l = ia3.of(layer, module);
+        if (l == null) return proj;
+        if (!ia3.spec().isFeedforward(module)) return proj.mul(l);
+        int m = QKV.indexOf(module);
+        return Linear.linear(x.mul(l), qkvBlock(qkvW, m), qkvBlock(qkvB, m)).singletonOrThrow();
+    }
+
+    /** A linear layer with (IA)^3's vector on its input (feed-forward module) or its output, or plain without one. */
+    private static NDArray ia3Linear(Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight, NDArray bias) {
+        NDArray l = ia3 == null ? null : ia3.of(layer, module);
+        if (l == null) return Linear.linear(in, weight, bias).singletonOrThrow();
+        if (ia3.spec().isFeedforward(module)) return Linear.linear(in.mul(l), weight, bias).singletonOrThrow();
+        return Linear.linear(in, weight, bias).singletonOrThrow().mul(l);
     }
 
     /**
@@ -491,6 +545,7 @@ public final class BaseModel {
      * linear) applied unmerged. {@code adapterOrNull == null} is the base model.
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
+        if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
         if (adapterOrNull == null || adapterOrNull.gate() == null) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
@@ -526,6 +581,82 @@ public final class BaseModel {
     }
 
     /**
+     * (IA)^3 inference, unmerged: the vectors are applied in the forward (merging them would need
+     * per-call copies of the attention-output and FFN weights, which cost more than the products).
+     */
+    private float[][] embedIa3(List<long[]> ids, Adapter a) {
+        Ia3Spec spec = a.ia3();
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            NDArray[][] vectors = new NDArray[layers.length][spec.targetModules().size()];
+            for (int l = 0; l < layers.length; l++) {
+                for (int t = 0; t < spec.targetModules().size(); t++) {
+                    String module = spec.targetModules().get(t);
+                    String key = Ia3Spec.peftKey(l, module);
+                    HostTensor v = a.weights().get(key);
+                    if (v == null) throw new IllegalArgumentException("(IA)^3 adapter lacks " + key);
+                    long[] expected = spec.shape(module, hidden, intermediateSize());
+                    if (!Arrays.equals(v.shape(), expected)) {
+                        throw new IllegalArgumentException(key + " has shape " + Arrays.toString(v.shape()) + ", expected " + Arrays.toString(expected));
+                    }
+                    vectors[l][t] = mgr.create(v.data(), new Shape(v.data().length)).toDevice(device, false);
+                }
+            }
+            Ia3Arrays ia3 = new Ia3Arrays(spec, vectors);
+            Integer[] order = new Integer[ids.size()];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
+            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
+                int end = Math.min(order.length, start + INFERENCE_BATCH);
+                List<long[]> batch = new ArrayList<>(end - start);
+                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    float[] flat = encode(mgr, batch, null, ia3, false).toFloatArray();
+                    for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /** Width of the feed-forward layer (1536 for MiniLM). */
+    public int intermediateSize() { return (int) layers[0].ffnInW().getShape().get(0); }
+
+    /**
+     * DoRA's initial magnitudes, PEFT's {@code DoraLinearLayer.update_layer}: for every layer and target,
+     * {@code ‖W + s B A‖} per output feature for the given factors (with B = 0, the row norms of W),
+     * keyed by {@link LoraSpec#magnitudeKey}. Computed exactly as the forward computes its norm, so the
+     * adapted model starts equal to the model with plain LoRA factors (the base model when B = 0).
+     */
+    public Map<String, HostTensor> doraMagnitudes(LoraSpec spec, Map<String, HostTensor> factors) {
+        Map<String, HostTensor> out = new java.util.TreeMap<>();
+        float qScale = (float) (1.0 / Math.sqrt(hidden / (double) heads));
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            for (int l = 0; l < layers.length; l++) {
+                for (String module : spec.targetModules()) {
+                    HostTensor a = factors.get(LoraSpec.peftKey(l, module, 'A'));
+                    HostTensor bT = factors.get(LoraSpec.peftKey(l, module, 'B'));
+                    if (a == null || bT == null) throw new IllegalArgumentException("no LoRA factors for layer " + l + " " + module);
+                    int m = QKV.indexOf(module);
+                    float fold = m == 0 ? qScale : 1f;
+                    NDArray norm = Dora.weightNorm(qkvBlock(layers[l].qkvW(), m), mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false),
+                            mgr.create(bT.data(), new Shape(bT.shape())).toDevice(device, false), spec.scaling() * fold, fold);
+                    out.put(LoraSpec.magnitudeKey(l, module), new HostTensor(new long[]{hidden}, norm.toFloatArray()));
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /**
      * Fused Q|K|V weights {@code [3H, H]} per layer with {@code scaling * B A} added to the
      * target blocks (query block also scaled by the folded attention scale). Without LoRA,
      * the base weights themselves.
@@ -546,10 +677,21 @@ public final class BaseModel {
                 if (a == null || bT == null) throw new IllegalArgumentException("adapter lacks LoRA factors for layer " + l + " " + module);
                 checkShape(a, spec.rank(), hidden, LoraSpec.peftKey(l, module, 'A'));
                 checkShape(bT, hidden, spec.rank(), LoraSpec.peftKey(l, module, 'B'));
-                float s = spec.scaling() * (m == 0 ? qScale : 1f);
+                float fold = m == 0 ? qScale : 1f;
+                float s = spec.scaling() * fold;
                 NDArray aArr = manager.create(a.data(), new Shape(spec.rank(), hidden));
                 NDArray bArr = manager.create(bT.data(), new Shape(hidden, spec.rank()));
                 blocks[m] = bArr.matMul(aArr).mul(s); // [out, in]
+                if (spec.variant().hasMagnitude()) {
+                    // DoRA merged (PEFT's merge): W' = (m / ‖W + sBA‖)[:, None] ⊙ (W + sBA); stored as W' − W
+                    String mk = LoraSpec.magnitudeKey(l, module);
+                    HostTensor mag = lora.get(mk);
+                    if (mag == null || mag.data().length != hidden) throw new IllegalArgumentException("DoRA adapter lacks a [" + hidden + "] '" + mk + "'");
+                    NDArray wBlock = qkvBlock(layers[l].qkvW(), m);
+                    NDArray norm = Dora.weightNorm(wBlock, aArr, bArr, s, fold);
+                    NDArray scale = manager.create(mag.data(), new Shape(hidden, 1)).div(norm.reshape(hidden, 1));
+                    blocks[m] = wBlock.add(blocks[m]).mul(scale).sub(wBlock);
+                }
                 any = true;
             }
             if (!any) continue;

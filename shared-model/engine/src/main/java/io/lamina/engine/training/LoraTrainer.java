@@ -8,7 +8,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.ia3.Ia3Init;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
@@ -17,6 +20,7 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.model.Ia3Arrays;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.AdamW.Param;
@@ -105,8 +109,8 @@ public final class LoraTrainer {
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
         // MoRA: the warm start's experts stay frozen in front of this run's new ones.
         Map<String, HostTensor> frozen = frozenExperts(r);
-        Map<String, HostTensor> initial = r.gateOrNull() != null
-                ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), ts.seed()) : initialLora(r);
+        Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
+                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), ts.seed()) : initialLora(r);
         String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
@@ -129,7 +133,9 @@ public final class LoraTrainer {
             } else {
                 start.putAll(initial);
                 // Fresh factors have B = 0, so the initial adapter embeds exactly as the base model does.
+                // Fresh (IA)^3 vectors are ones and fresh DoRA magnitudes the norms of W + sBA: also the base model.
                 float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
+                        : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
                         : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
                         : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
@@ -137,24 +143,60 @@ public final class LoraTrainer {
 
             // Parameters and moments: one NDArray each, updated in place for the whole run.
             List<Param> params = new ArrayList<>();
-            NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
-            NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
-            for (int l = 0; l < layers; l++) {
-                for (int t = 0; t < spec.targetModules().size(); t++) {
-                    String module = spec.targetModules().get(t);
-                    Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, ts.weightDecay());
-                    Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, ts.weightDecay());
-                    params.add(pa);
-                    params.add(pb);
-                    a[l][t] = pa.value();
-                    b[l][t] = pb.value();
+            Encoder encoder;
+            if (r.ia3() != null) {
+                // (IA)^3 vectors: no weight decay, which would pull the scales toward 0 (features off), not toward 1 (the base).
+                Ia3Spec ia3 = r.ia3();
+                NDArray[][] stored = new NDArray[layers][ia3.targetModules().size()];
+                for (int l = 0; l < layers; l++) {
+                    for (int t = 0; t < ia3.targetModules().size(); t++) {
+                        Param p = newParam(mgr, Ia3Spec.peftKey(l, ia3.targetModules().get(t)), start, 0f);
+                        params.add(p);
+                        stored[l][t] = p.value();
+                    }
                 }
+                encoder = (m, batchIds) -> {
+                    // flat views made inside the step's recording, so backward reaches the stored [out,1]/[1,in] parameters
+                    NDArray[][] flat = new NDArray[layers][];
+                    for (int l = 0; l < layers; l++) {
+                        flat[l] = new NDArray[stored[l].length];
+                        for (int t = 0; t < stored[l].length; t++) flat[l][t] = stored[l][t].reshape(stored[l][t].getShape().size());
+                    }
+                    return base.encode(m, batchIds, null, new Ia3Arrays(ia3, flat), true);
+                };
+            } else {
+                NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
+                NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
+                NDArray[][] magnitude = spec.dora() ? new NDArray[layers][spec.targetModules().size()] : null;
+                for (int l = 0; l < layers; l++) {
+                    for (int t = 0; t < spec.targetModules().size(); t++) {
+                        String module = spec.targetModules().get(t);
+                        Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, ts.weightDecay());
+                        Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, ts.weightDecay());
+                        params.add(pa);
+                        params.add(pb);
+                        a[l][t] = pa.value();
+                        b[l][t] = pb.value();
+                        if (magnitude != null) {
+                            // DoRA magnitudes: no weight decay, which would shrink the layer's row norms toward 0, not toward W's.
+                            Param pm = newParam(mgr, LoraSpec.magnitudeKey(l, module), start, 0f);
+                            params.add(pm);
+                            magnitude[l][t] = pm.value();
+                        }
+                    }
+                }
+                java.util.function.Supplier<LoraArrays> lora = magnitude != null
+                        ? fixed(new LoraArrays(spec, a, b, null, magnitude)) : loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
+                encoder = (m, batchIds) -> base.encode(m, batchIds, lora.get(), true);
             }
-            java.util.function.Supplier<LoraArrays> lora = loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
-            log.info("training LoRA r={} on {} examples, {} classes: {} steps on {}", spec.rank(), n, classes, totalSteps, base.device());
+            if (r.ia3() != null) {
+                log.info("training (IA)^3 on {} on {} examples, {} classes: {} steps on {}", r.ia3().targetModules(), n, classes, totalSteps, base.device());
+            } else {
+                log.info("training {} r={} on {} examples, {} classes: {} steps on {}", spec.dora() ? "DoRA" : "LoRA", spec.rank(), n, classes, totalSteps, base.device());
+            }
 
             int cachedEpoch = -1;
             int[][] batches = null;
@@ -175,7 +217,7 @@ public final class LoraTrainer {
                 float loss;
                 synchronized (STEP_LOCK) {
                     synchronized (Autograd.STEP_LOCK) {
-                        loss = step(mgr, ids, y, classes, batch, lora, head, params, anchors, step, lr, ts);
+                        loss = step(mgr, ids, y, classes, batch, encoder, head, params, anchors, step, lr, ts);
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -214,7 +256,8 @@ public final class LoraTrainer {
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
             AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
-            Adapter adapter = r.gateOrNull() != null ? moraAdapter(spec, frozen, weights, r.gateOrNull(), trainedHead).withProvenance(provenance)
+            Adapter adapter = r.ia3() != null ? ia3Adapter(r.ia3(), weights, trainedHead, provenance)
+                    : r.gateOrNull() != null ? moraAdapter(spec, frozen, weights, r.gateOrNull(), trainedHead).withProvenance(provenance)
                     : Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(), provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
@@ -253,7 +296,7 @@ public final class LoraTrainer {
      * <p>AdamW is written here on NDArrays rather than using DJL's {@code Optimizer} because its
      * moments must go into checkpoints, and DJL's optimizers keep them private.
      */
-    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, java.util.function.Supplier<LoraArrays> lora, Param head,
+    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, Encoder encoder, Param head,
                        List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts) {
         List<long[]> batchIds = new ArrayList<>(batch.length);
         int[] labels = new int[batch.length];
@@ -266,7 +309,7 @@ public final class LoraTrainer {
             Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed(), step));
             NDArray loss;
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray embeddings = base.encode(mgr, batchIds, lora.get(), true);            // [B, H]
+                NDArray embeddings = encoder.encode(mgr, batchIds);                             // [B, H]
                 loss = headLoss(mgr, embeddings, head.value(), labels, classes);
                 collector.backward(loss);
             }
@@ -355,8 +398,61 @@ public final class LoraTrainer {
         return (int) ((z ^ (z >>> 31)) & 0x7fffffff);
     }
 
-    /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
+    /** How a step embeds a batch under the adapter being trained (recorded by autograd). */
+    @FunctionalInterface
+    private interface Encoder {
+        NDArray encode(NDManager mgr, List<long[]> batch);
+    }
+
+    private static <T> java.util.function.Supplier<T> fixed(T value) {
+        return () -> value;
+    }
+
+    /** The warm start's vectors when it is an (IA)^3 adapter of the same spec on this base, else ones. */
+    private Map<String, HostTensor> initialIa3(TrainingRequest r) {
+        Map<String, HostTensor> fresh = Ia3Init.initialWeights(r.ia3(), base.layers(), base.hiddenSize(), base.intermediateSize());
+        Adapter warm = r.warmStartOrNull();
+        if (warm != null && warm.kind() == AdapterKind.IA3 && warm.ia3().equals(r.ia3())
+                && (warm.baseFingerprint() == null || warm.baseFingerprint().equals(base.fingerprint()))) {
+            boolean complete = fresh.keySet().stream().allMatch(k -> warm.weights().containsKey(k)
+                    && Arrays.equals(warm.weights().get(k).shape(), fresh.get(k).shape()));
+            if (complete) {
+                log.info("warm-starting (IA)^3 vectors from the given adapter");
+                Map<String, HostTensor> out = new TreeMap<>();
+                for (String k : fresh.keySet()) out.put(k, warm.weights().get(k));
+                return out;
+            }
+        }
+        if (warm != null) log.info("warm-start adapter is not an (IA)^3 adapter of this spec and base; starting from ones");
+        return fresh;
+    }
+
+    private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        return Adapter.ia3(spec, weights, h, base.id(), base.fingerprint(),
+                provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+    }
+
+    /**
+     * LoRA factors to start from ({@link #loraFactors}); with DoRA also the magnitudes: the warm start's
+     * when it is a DoRA adapter with the same factors' shapes, else PEFT's init {@code ‖W + s B A‖} of the
+     * starting factors, so the run starts from exactly the model those factors give as plain LoRA.
+     */
     private Map<String, HostTensor> initialLora(TrainingRequest r) {
+        Map<String, HostTensor> factors = loraFactors(r);
+        if (!r.lora().dora()) return factors;
+        Map<String, HostTensor> out = new TreeMap<>(factors);
+        Adapter warm = r.warmStartOrNull();
+        Map<String, HostTensor> computed = base.doraMagnitudes(r.lora(), factors);
+        boolean warmMagnitudes = warm != null && warm.spec() != null && warm.spec().dora() && computed.keySet().stream()
+                .allMatch(k -> warm.weights().containsKey(k) && Arrays.equals(warm.weights().get(k).shape(), computed.get(k).shape()))
+                && factors.entrySet().stream().allMatch(e -> warm.weights().get(e.getKey()) == e.getValue());
+        out.putAll(warmMagnitudes ? computed.keySet().stream().collect(java.util.stream.Collectors.toMap(k -> k, warm.weights()::get)) : computed);
+        return out;
+    }
+
+    /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
+    private Map<String, HostTensor> loraFactors(TrainingRequest r) {
         LoraSpec spec = r.lora();
         Adapter warm = r.warmStartOrNull();
         if (warm != null) {
@@ -551,7 +647,8 @@ public final class LoraTrainer {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             update(d, base.fingerprint());
-            update(d, r.lora().toString());
+            update(d, String.valueOf(r.lora()));
+            if (r.ia3() != null) update(d, "ia3 " + r.ia3());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

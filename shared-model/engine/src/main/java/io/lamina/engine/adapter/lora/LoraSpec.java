@@ -8,9 +8,10 @@ import java.util.Set;
  * {@code alpha / r} ({@code alpha / sqrt(r)} with rsLoRA, PEFT's {@code use_rslora}), dropout on the
  * adapter's input, and which attention projections it wraps.
  * A is initialised Kaiming-uniform (seeded) and B to zero, so the adapted model equals the base
- * model exactly at step 0.
+ * model exactly at step 0. {@code variant} is how the layer applies the factors ({@link LoraVariant};
+ * {@code DORA} adds a magnitude vector per target).
  */
-public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora) {
+public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora, LoraVariant variant) {
     public static final Set<String> SUPPORTED_TARGETS = Set.of("query", "key", "value");
 
     public LoraSpec {
@@ -22,11 +23,23 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
             if (!SUPPORTED_TARGETS.contains(t)) throw new IllegalArgumentException("unsupported LoRA target module '" + t + "', supported: " + SUPPORTED_TARGETS);
         }
         targetModules = List.copyOf(targetModules);
+        // null: JSON written before variants existed (e.g. stored generator specs) means plain LoRA
+        if (variant == null) variant = LoraVariant.STANDARD;
+    }
+
+    public LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora) {
+        this(rank, alpha, dropout, targetModules, rslora, LoraVariant.STANDARD);
     }
 
     public LoraSpec(int rank, float alpha, float dropout, List<String> targetModules) {
         this(rank, alpha, dropout, targetModules, false);
     }
+
+    /** The same settings with another variant, e.g. {@code spec.withVariant(LoraVariant.DORA)} for PEFT's {@code use_dora=True}. */
+    public LoraSpec withVariant(LoraVariant v) { return new LoraSpec(rank, alpha, dropout, targetModules, rslora, v); }
+
+    /** PEFT's {@code use_dora}. */
+    public boolean dora() { return variant == LoraVariant.DORA; }
 
     /** The defaults Lamina trains with: r=8, alpha=16, dropout 0.1 on query and value. */
     public static LoraSpec defaults() { return new LoraSpec(8, 16f, 0.1f, List.of("query", "value")); }
@@ -36,6 +49,15 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
 
     /** {@link #scaling()} in double precision (merges compute in double). */
     public double exactScaling() { return rslora ? alpha / Math.sqrt(rank) : (double) alpha / rank; }
+
+    /**
+     * PEFT's key of a DoRA magnitude vector ({@code [out_features]}), e.g.
+     * {@code base_model.model.encoder.layer.3.attention.self.query.lora_magnitude_vector}: PEFT's
+     * state dict drops the {@code .weight} of its {@code DoraLinearLayer} (and the adapter name).
+     */
+    public static String magnitudeKey(int layer, String module) {
+        return "base_model.model.encoder.layer." + layer + ".attention.self." + module + ".lora_magnitude_vector";
+    }
 
     /** PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}. */
     public static String peftKey(int layer, String module, char factor) {
