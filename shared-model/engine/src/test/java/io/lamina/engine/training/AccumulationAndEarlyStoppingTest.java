@@ -50,7 +50,10 @@ class AccumulationAndEarlyStoppingTest {
         assertThat(plain).hasSize(8);
         // the reported loss is the mean over the step's whole batch (micro-batches weighted by their size)
         for (int i = 0; i < big.size(); i++) assertThat(small.get(i).loss()).isCloseTo(big.get(i).loss(), within(1e-5f));
-        assertThat(maxDiff(accumulated, one)).isLessThan(1e-5f);
+        // float tolerance after two AdamW steps of lr 3e-3: Adam divides by sqrt(v), so entries with near-zero
+        // gradients (A, whose gradient starts at exactly 0 while B = 0) amplify the rounding of a different
+        // summation order; measured 1.2e-5, while the other schedule below is 2e-2 away
+        assertThat(maxDiff(accumulated, one)).isLessThan(5e-5f);
         float[][] hx = one.head().prototypes(), hy = accumulated.head().prototypes();
         for (int c = 0; c < hx.length; c++) for (int j = 0; j < hx[c].length; j++) assertThat(hy[c][j]).isCloseTo(hx[c][j], within(1e-5f));
         // and it is a different run from taking a step per micro-batch

@@ -210,7 +210,7 @@ class Ia3Test {
                 .hasMessageContaining("fan_in_fan_out");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeft(peft(files, x -> x.putArray("feedforward_modules")), 6, H, I))
                 .hasMessageContaining("has shape");
-        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(peft(files, x -> { }), 6, 768, 3072)).hasMessageContaining("expected [768, 1]");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(peft(files, x -> { }), 6, 768, 3072)).hasMessageContaining("expected [1, 768]");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peft(files, x -> { }), 6, H)).hasMessageContaining("cannot be imported as a LoRA");
     }
 

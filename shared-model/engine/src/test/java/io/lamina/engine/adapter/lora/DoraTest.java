@@ -223,7 +223,7 @@ class DoraTest {
         plainW.keySet().removeIf(k -> k.endsWith("lora_magnitude_vector"));
         Adapter plain = adapter(DORA.withVariant(LoraVariant.STANDARD), plainW);
         assertThat(dora.isLinearLora()).isFalse();
-        assertThatThrownBy(() -> AdapterMerger.merge(List.of(plain, dora), MergeRecipe.of("ties", List.of(0.5, 0.5)), Map.of()))
+        assertThatThrownBy(() -> AdapterMerger.merge(List.of(plain, dora), MergeRecipe.of("task_arithmetic", List.of(0.5, 0.5)), Map.of()))
                 .hasMessageContaining("adapter 1").hasMessageContaining("DoRA");
 
         MixedAdapterEncoder mixed = new MixedAdapterEncoder(BASE);
