@@ -108,7 +108,7 @@ public class Generators {
             Map<String, String> details = a.provenance() == null ? Map.of() : a.provenance().details();
             boolean trained = a.provenance() != null && AdapterProvenance.TRAINED.equals(a.provenance().method());
             // generators learn plain LoRA factors: DoRA's magnitudes and (IA)^3 vectors are another parameter space
-            if (!trained || !a.isLinearLora() || details.containsKey(Adapter.SHARES_WEIGHTS_OF)) continue;
+            if (!trained || !a.isStackableLora() || details.containsKey(Adapter.SHARES_WEIGHTS_OF)) continue;
             List<Trajectory.Snapshot> trajectory = List.of();
             String trajectoryBlob = details.get(Trajectory.PROVENANCE_KEY);
             if (trajectoryBlob != null && blobs.exists(trajectoryBlob)) trajectory = Trajectory.fromSafetensors(blobs.get(trajectoryBlob));

@@ -85,6 +85,24 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     /**
+     * A plain LoRA on the attention projections only: what merges, stacked mixed batches and the
+     * hypernetwork's generators combine (they work on the fused Q|K|V deltas). LoRA on the attention
+     * output or the FFN is linear too but is applied at those layers, in its own forward.
+     */
+    public boolean isStackableLora() {
+        return isLinearLora() && spec.attentionOnly();
+    }
+
+    /** Refuses an adapter that is not {@link #isStackableLora()}, naming what it is and why. */
+    public void requireStackableLora(String what) {
+        requireLinearLora(what);
+        if (!spec.attentionOnly()) {
+            throw new IllegalArgumentException(what + " works on LoRA deltas of query, key and value; this adapter also targets "
+                    + spec.targetModules().stream().filter(t -> !io.lamina.engine.adapter.BertModules.ATTENTION.contains(t)).toList());
+        }
+    }
+
+    /**
      * Refuses an adapter that is not {@link #isLinearLora()}, naming what it is and why, for the
      * operations that add LoRA deltas ({@code what}: e.g. "merging", "a weighted blend").
      */

@@ -16,6 +16,7 @@ import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.BertModules;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.lora.LoraVariant;
@@ -93,7 +94,8 @@ public final class PeftAdapterFormat {
 
     private static final LocalDateTime ZIP_TIME = LocalDateTime.of(1980, 1, 1, 0, 0, 0);
     private static final Pattern KEY = Pattern.compile(
-            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.attention\\.self\\.([a-z]+)\\.(?:lora_([AB])\\.weight|lora_magnitude_vector)");
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.(attention\\.self\\.(?:query|key|value)|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)"
+                    + "\\.(?:lora_([AB])\\.weight|lora_magnitude_vector)");
     private static final Pattern IA3_KEY = Pattern.compile(
             "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.([a-z.]+)\\.ia3_l");
 
@@ -232,8 +234,7 @@ public final class PeftAdapterFormat {
         c.put("r", s.rank());
         c.putObject("rank_pattern");
         c.putNull("revision");
-        ArrayNode targets = c.putArray("target_modules");
-        s.targetModules().forEach(targets::add);
+        putModules(c, "target_modules", s.targetModules());
         c.put("task_type", "FEATURE_EXTRACTION");
         c.put("use_dora", s.dora());
         c.put("use_rslora", s.rslora());
@@ -394,13 +395,16 @@ public final class PeftAdapterFormat {
 
         // adapter_model.safetensors: exactly the expected keys, with the expected shapes
         Map<String, HostTensor> weights;
+        JsonNode inter = meta.get("intermediate_size");
+        int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
+        boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : spec.targetModules().stream().anyMatch(BertModules::usesIntermediate);
+        if (needsIntermediate && intermediate < 1) {
+            throw new IllegalArgumentException(LAMINA + ": an adapter on " + (ia3 != null ? ia3.targetModules() : spec.targetModules()) + " needs intermediate_size");
+        }
         if (ia3 != null) {
-            JsonNode inter = meta.get("intermediate_size");
-            int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
-            if (ia3.usesIntermediate() && intermediate < 1) throw new IllegalArgumentException(LAMINA + ": an (IA)^3 adapter on " + ia3.targetModules() + " needs intermediate_size");
             weights = checkedWeights(files.get(WEIGHTS), expectedIa3Shapes(ia3, layers, hidden, Math.max(intermediate, 1)), "(IA)^3", "(IA)^3 targets " + ia3.targetModules());
         } else {
-            weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
+            weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);
         }
 
         // lamina_head.safetensors
@@ -443,14 +447,8 @@ public final class PeftAdapterFormat {
         int rank = intField(config, "r", CONFIG);
         double alpha = number(config, "lora_alpha", CONFIG);
         double dropout = config.has("lora_dropout") && !config.get("lora_dropout").isNull() ? number(config, "lora_dropout", CONFIG) : 0.0;
-        JsonNode targetsNode = config.get("target_modules");
-        if (targetsNode == null || !targetsNode.isArray()) throw new IllegalArgumentException(CONFIG + ": target_modules must be a list of module names");
-        List<String> targets = new ArrayList<>();
-        for (JsonNode t : targetsNode) {
-            if (!t.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + t);
-            if (targets.contains(t.textValue())) throw new IllegalArgumentException(CONFIG + ": target module '" + t.textValue() + "' listed twice");
-            targets.add(t.textValue());
-        }
+        // PEFT's matching: list entries by suffix ("dense" wraps all three dense layers), a string as a regex
+        List<String> targets = matchModules(config, "target_modules", true);
         requireValue(config, "bias", "none");
         requireFalseOrAbsent(config, "fan_in_fan_out");
         JsonNode rs = config.get("use_rslora");
@@ -506,6 +504,7 @@ public final class PeftAdapterFormat {
         JsonNode node = config.get(field);
         if (node == null || node.isNull()) throw new IllegalArgumentException(CONFIG + ": " + field + " is required");
         List<String> out = new ArrayList<>();
+        boolean expanded = false; // an entry selected a module by suffix, not by its own name
         if (node.isTextual()) {
             Pattern p;
             try {
@@ -534,18 +533,20 @@ public final class PeftAdapterFormat {
                 String name = "encoder.layer.0." + Ia3Spec.path(m);
                 if (name.equals(entry) || name.endsWith(dotted ? "." + entry : entry)) {
                     any = true;
+                    expanded |= !m.equals(entry);
                     if (!out.contains(m)) out.add(m);
                 }
             }
             if (!any) throw new IllegalArgumentException(CONFIG + ": " + field + " entry '" + entry + "' matches no linear layer of a BERT encoder layer " + Ia3Spec.MODULES);
         }
         if (out.isEmpty() && dotted) throw new IllegalArgumentException(CONFIG + ": " + field + " is empty");
-        return out;
+        // exact names keep the file's order (as Lamina wrote it); names reached by suffix come in layer order
+        return expanded ? Ia3Spec.MODULES.stream().filter(out::contains).toList() : out;
     }
 
     /** {@code adapter_model.safetensors} with exactly the expected keys and shapes, every value finite. */
-    private static Map<String, HostTensor> loraWeights(byte[] file, LoraSpec spec, int layers, int hidden) {
-        return checkedWeights(file, expectedShapes(spec, layers, hidden), "LoRA", "r=" + spec.rank() + (spec.dora() ? ", DoRA" : "") + ", targets " + spec.targetModules());
+    private static Map<String, HostTensor> loraWeights(byte[] file, LoraSpec spec, int layers, int hidden, int intermediate) {
+        return checkedWeights(file, expectedShapes(spec, layers, hidden, intermediate), "LoRA", "r=" + spec.rank() + (spec.dora() ? ", DoRA" : "") + ", targets " + spec.targetModules());
     }
 
     /** The weights file holding exactly {@code expected} (key to shape), every value finite; {@code what} describes the adapter in messages. */
@@ -609,7 +610,7 @@ public final class PeftAdapterFormat {
             throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3)");
         }
         LoraSpec spec = loraSpec(config);
-        return new PeftImport(AdapterKind.LORA, spec, null, new TreeMap<>(loraWeights(files.get(WEIGHTS), spec, layers, hidden)), details);
+        return new PeftImport(AdapterKind.LORA, spec, null, new TreeMap<>(loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate)), details);
     }
 
     private static Map<String, String> originDetails(JsonNode config) {
@@ -654,6 +655,11 @@ public final class PeftAdapterFormat {
      * each with a message naming the file and the problem.
      */
     public static PeftLora importPeftZip(byte[] zip, int layers, int hidden) {
+        return importPeftZip(zip, layers, hidden, 0);
+    }
+
+    /** {@link #importPeftZip(byte[], int, int)} for a base whose FFN is {@code intermediate} wide (needed for FFN targets). */
+    public static PeftLora importPeftZip(byte[] zip, int layers, int hidden, int intermediate) {
         Map<String, byte[]> files = readPeftZip(zip);
         JsonNode config = parseJson(CONFIG, files.get(CONFIG));
         String peftType = text(config, "peft_type", CONFIG);
@@ -662,7 +668,7 @@ public final class PeftAdapterFormat {
                     + "IA3 through importPeft)");
         }
         LoraSpec spec = loraSpec(config);
-        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
+        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);
         return new PeftLora(spec, new TreeMap<>(weights), originDetails(config));
     }
 
@@ -765,18 +771,25 @@ public final class PeftAdapterFormat {
             if (!m.matches()) throw new IllegalArgumentException("adapter weight '" + k + "' is not a PEFT LoRA key");
             if (m.group(3) == null && !spec.dora()) throw new IllegalArgumentException("adapter weight '" + k + "' is a DoRA magnitude but the spec is not DoRA");
             maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
-            modules.add(m.group(2));
+            modules.add(BertModules.moduleOfPath(m.group(2)));
         }
         if (!modules.equals(new TreeSet<>(spec.targetModules()))) {
             throw new IllegalArgumentException("adapter weights cover modules " + modules + " but spec targets " + spec.targetModules());
         }
-        HostTensor first = weights.get(LoraSpec.peftKey(0, spec.targetModules().get(0), 'A'));
-        if (first == null || first.shape().length != 2) {
-            throw new IllegalArgumentException("adapter is missing a 2-d '" + LoraSpec.peftKey(0, spec.targetModules().get(0), 'A') + "'");
+        // the width from a factor whose input is hidden-wide (B's rows for the FFN output), the FFN width from an FFN target
+        int hidden = -1, intermediate = 0;
+        for (String module : spec.targetModules()) {
+            HostTensor a = weights.get(LoraSpec.peftKey(0, module, 'A')), b = weights.get(LoraSpec.peftKey(0, module, 'B'));
+            for (char f : new char[]{'A', 'B'}) {
+                HostTensor t = f == 'A' ? a : b;
+                if (t == null || t.shape().length != 2) throw new IllegalArgumentException("adapter is missing LoRA weight '" + LoraSpec.peftKey(0, module, f) + "' (2-d)");
+            }
+            if (hidden < 0) hidden = (int) (module.equals("output.dense") ? b.shape()[0] : a.shape()[1]);
+            if (module.equals("intermediate.dense")) intermediate = (int) b.shape()[0];
+            if (module.equals("output.dense")) intermediate = (int) a.shape()[1];
         }
-        int hidden = (int) first.shape()[1];
         int layers = maxLayer + 1;
-        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden, Math.max(intermediate, 1));
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             HostTensor t = weights.get(e.getKey());
             if (t == null) throw new IllegalArgumentException("adapter is missing LoRA weight '" + e.getKey() + "'");
@@ -785,17 +798,30 @@ public final class PeftAdapterFormat {
             }
         }
         if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected LoRA weights");
-        return new Geometry(layers, hidden, 0);
+        return new Geometry(layers, hidden, intermediate);
     }
 
-    /** Every PEFT key a LoRA adapter with this spec must have, with its shape. */
+    /** Every PEFT key a LoRA adapter with this spec (attention projections only) must have, with its shape. */
     public static SortedMap<String, long[]> expectedShapes(LoraSpec spec, int layers, int hidden) {
+        return expectedShapes(spec, layers, hidden, 0);
+    }
+
+    /**
+     * Every PEFT key a LoRA adapter with this spec must have, with its shape: {@code A [r, in]}, {@code B [out, r]}
+     * and with DoRA {@code lora_magnitude_vector [out]}, for a base of FFN width {@code intermediate}
+     * (0 when unknown: then only attention-projection targets are accepted).
+     */
+    public static SortedMap<String, long[]> expectedShapes(LoraSpec spec, int layers, int hidden, int intermediate) {
         SortedMap<String, long[]> out = new TreeMap<>();
         for (int l = 0; l < layers; l++) {
             for (String m : spec.targetModules()) {
-                out.put(LoraSpec.peftKey(l, m, 'A'), new long[]{spec.rank(), hidden});
-                out.put(LoraSpec.peftKey(l, m, 'B'), new long[]{hidden, spec.rank()});
-                if (spec.dora()) out.put(LoraSpec.magnitudeKey(l, m), new long[]{hidden}); // PEFT: [out_features]
+                if (intermediate < 1 && BertModules.usesIntermediate(m)) {
+                    throw new IllegalArgumentException("LoRA on '" + m + "' needs the base's FFN width to check its shapes");
+                }
+                int in = BertModules.inFeatures(m, hidden, intermediate), outF = BertModules.outFeatures(m, hidden, intermediate);
+                out.put(LoraSpec.peftKey(l, m, 'A'), new long[]{spec.rank(), in});
+                out.put(LoraSpec.peftKey(l, m, 'B'), new long[]{outF, spec.rank()});
+                if (spec.dora()) out.put(LoraSpec.magnitudeKey(l, m), new long[]{outF}); // PEFT: [out_features]
             }
         }
         return out;

@@ -65,9 +65,9 @@ final class MergeInputs {
             if (a.kind() != AdapterKind.LORA) throw new IllegalArgumentException("adapter " + i + " is " + a.kind() + ", merging needs LORA adapters");
             // DoRA is refused, not approximated: its magnitudes rescale W + ΔW per row, so summing or trimming
             // its ΔW (TIES, DARE, task arithmetic) would silently drop the magnitudes (docs/decisions.md).
-            if (!a.isLinearLora()) {
+            if (!a.isStackableLora()) {
                 try {
-                    a.requireLinearLora("merging");
+                    a.requireStackableLora("merging");
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("adapter " + i + ": " + e.getMessage(), e);
                 }

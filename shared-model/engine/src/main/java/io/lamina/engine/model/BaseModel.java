@@ -313,6 +313,7 @@ public final class BaseModel {
      * @return {@code [ids.size()][hidden]} in the order of {@code ids}
      */
     public float[][] embedTokens(List<long[]> ids, LoraSpec specOrNull, Map<String, HostTensor> loraOrNull) {
+        if (specOrNull != null && loraOrNull != null && !specOrNull.attentionOnly()) return embedUnmerged(ids, specOrNull, loraOrNull, null);
         float[][] out = new float[ids.size()][];
         if (ids.isEmpty()) return out;
         Integer[] order = new Integer[ids.size()];
@@ -442,31 +443,17 @@ public final class BaseModel {
             NDArray v = parts.get(2);
             if (lora != null) {
                 List<String> targets = lora.spec().targetModules();
-                float scaling = lora.spec().scaling();
-                float dropout = lora.spec().dropout();
                 for (int t = 0; t < targets.size(); t++) {
-                    NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
                     String target = targets.get(t);
-                    float fold = target.equals("query") ? 1f / (float) Math.sqrt(headDim) : 1f;
-                    float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
-                    // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
-                    NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
-                    if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
-                    NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
-                    if (lora.magnitude() != null) {
-                        int m = QKV.indexOf(target);
-                        NDArray wBlock = qkvBlock(qkvWeights[l], m);
-                        NDArray norm = Dora.weightNorm(wBlock, lora.a()[l][t], lora.b()[l][t], s, fold);
-                        // W x without bias: from the projection already computed when the input is x itself
-                        NDArray projected = m == 0 ? q : m == 1 ? k : v;
-                        NDArray wx = in == x ? projected.sub(qkvBlock(w.qkvB(), m)) : in.matMul(wBlock.transpose());
-                        delta = Dora.delta(mgr, wx, delta, lora.magnitude()[l][t], norm);
-                    }
-                    switch (target) {
-                        case "query" -> q = q.add(delta);
-                        case "key" -> k = k.add(delta);
-                        case "value" -> v = v.add(delta);
-                        default -> throw new IllegalArgumentException("unsupported LoRA target " + target);
+                    int m = QKV.indexOf(target);
+                    if (m < 0) continue; // attention output and FFN targets are applied at their own linears below
+                    float fold = m == 0 ? 1f / (float) Math.sqrt(headDim) : 1f;
+                    NDArray projected = m == 0 ? q : m == 1 ? k : v;
+                    NDArray delta = loraDelta(mgr, lora, l, t, x, projected, qkvBlock(qkvWeights[l], m), qkvBlock(w.qkvB(), m), fold, training);
+                    switch (m) {
+                        case 0 -> q = q.add(delta);
+                        case 1 -> k = k.add(delta);
+                        default -> v = v.add(delta);
                     }
                 }
             }
@@ -480,10 +467,10 @@ public final class BaseModel {
             NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray probs = qh.matMul(kt).add(maskArray).softmax(-1);              // [B, h, L, L]
             NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
-            NDArray attn = ia3Linear(ia3, l, "attention.output.dense", context, w.attnOutW(), w.attnOutB());
+            NDArray attn = adaptedLinear(mgr, lora, ia3, l, "attention.output.dense", context, w.attnOutW(), w.attnOutB(), training);
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
-            NDArray inner = Activation.gelu(ia3Linear(ia3, l, "intermediate.dense", x, w.ffnInW(), w.ffnInB()));
-            NDArray ffn = ia3Linear(ia3, l, "output.dense", inner, w.ffnOutW(), w.ffnOutB());
+            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, l, "intermediate.dense", x, w.ffnInW(), w.ffnInB(), training));
+            NDArray ffn = adaptedLinear(mgr, lora, ia3, l, "output.dense", inner, w.ffnOutW(), w.ffnOutB(), training);
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
@@ -507,6 +494,38 @@ public final class BaseModel {
         if (!ia3.spec().isFeedforward(module)) return proj.mul(l);
         int m = QKV.indexOf(module);
         return Linear.linear(x.mul(l), qkvBlock(qkvW, m), qkvBlock(qkvB, m)).singletonOrThrow();
+    }
+
+    /**
+     * The LoRA update of target {@code t} for one linear, {@code [N, out]}: {@code s · dropout(x) A^T B^T} (MoRA:
+     * gated per token), or DoRA's {@code (m/n − 1) ⊙ W x_d + (m/n) ⊙ s B A x_d}.
+     *
+     * @param baseOut the linear's output on {@code x}, {@code x W^T + b}
+     * @param fold    factor folded into {@code weight} and {@code bias} (the attention scale on the query), also applied to the update
+     */
+    private static NDArray loraDelta(NDManager mgr, LoraArrays lora, int l, int t, NDArray x, NDArray baseOut, NDArray weight, NDArray bias,
+                                     float fold, boolean training) {
+        float dropout = lora.spec().dropout();
+        NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
+        float s = lora.spec().scaling() * fold;
+        // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
+        NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
+        if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
+        NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
+        if (lora.magnitude() == null) return delta;
+        NDArray norm = Dora.weightNorm(weight, lora.a()[l][t], lora.b()[l][t], s, fold);
+        // W x without bias: from the output already computed when the input is x itself
+        NDArray wx = in == x ? baseOut.sub(bias) : in.matMul(weight.transpose());
+        return Dora.delta(mgr, wx, delta, lora.magnitude()[l][t], norm);
+    }
+
+    /** One of the linears after attention, with the adapter's (IA)^3 vector or LoRA update when it targets it. */
+    private static NDArray adaptedLinear(NDManager mgr, LoraArrays lora, Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight,
+                                         NDArray bias, boolean training) {
+        if (ia3 != null) return ia3Linear(ia3, layer, module, in, weight, bias);
+        NDArray out = Linear.linear(in, weight, bias).singletonOrThrow();
+        int t = lora == null ? -1 : lora.spec().targetModules().indexOf(module);
+        return t < 0 ? out : out.add(loraDelta(mgr, lora, layer, t, in, out, weight, bias, 1f, training));
     }
 
     /** A linear layer with (IA)^3's vector on its input (feed-forward module) or its output, or plain without one. */
@@ -546,26 +565,46 @@ public final class BaseModel {
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
-        if (adapterOrNull == null || adapterOrNull.gate() == null) {
+        if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
-        Adapter a = adapterOrNull;
+        return embedUnmerged(ids, adapterOrNull.spec(), adapterOrNull.weights(), adapterOrNull.gate());
+    }
+
+    /**
+     * Inference with the LoRA applied unmerged (MoRA, whose gate is not linear, and LoRA on the attention
+     * output or the FFN, whose weights are not copied per call), in batches of {@value #INFERENCE_BATCH}.
+     */
+    private float[][] embedUnmerged(List<long[]> ids, LoraSpec spec, Map<String, HostTensor> weights, RankGate gate) {
         float[][] out = new float[ids.size()][];
         boolean grad = Autograd.disable();
         try (NDManager mgr = manager.newSubManager()) {
-            int targets = a.spec().targetModules().size();
+            int targets = spec.targetModules().size();
             NDArray[][] aa = new NDArray[layers.length][targets];
             NDArray[][] bb = new NDArray[layers.length][targets];
+            NDArray[][] mm = spec.dora() ? new NDArray[layers.length][targets] : null;
             for (int l = 0; l < layers.length; l++) {
                 for (int t = 0; t < targets; t++) {
-                    HostTensor ha = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'A'));
-                    HostTensor hb = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'B'));
-                    if (ha == null || hb == null) throw new IllegalArgumentException("MoRA adapter lacks factors of layer " + l);
+                    String module = spec.targetModules().get(t);
+                    HostTensor ha = weights.get(LoraSpec.peftKey(l, module, 'A'));
+                    HostTensor hb = weights.get(LoraSpec.peftKey(l, module, 'B'));
+                    if (ha == null || hb == null) throw new IllegalArgumentException("adapter lacks LoRA factors of layer " + l + " " + module);
+                    int in = io.lamina.engine.adapter.BertModules.inFeatures(module, hidden, intermediateSize());
+                    int outF = io.lamina.engine.adapter.BertModules.outFeatures(module, hidden, intermediateSize());
+                    if (gate == null) {
+                        checkShape(ha, spec.rank(), in, LoraSpec.peftKey(l, module, 'A'));
+                        checkShape(hb, outF, spec.rank(), LoraSpec.peftKey(l, module, 'B'));
+                    }
                     aa[l][t] = mgr.create(ha.data(), new Shape(ha.shape())).toDevice(device, false);
                     bb[l][t] = mgr.create(hb.data(), new Shape(hb.shape())).toDevice(device, false);
+                    if (mm != null) {
+                        HostTensor hm = weights.get(LoraSpec.magnitudeKey(l, module));
+                        if (hm == null || hm.data().length != outF) throw new IllegalArgumentException("DoRA adapter lacks a [" + outF + "] '" + LoraSpec.magnitudeKey(l, module) + "'");
+                        mm[l][t] = mgr.create(hm.data(), new Shape(outF)).toDevice(device, false);
+                    }
                 }
             }
-            LoraArrays lora = new LoraArrays(a.spec(), aa, bb, a.gate());
+            LoraArrays lora = new LoraArrays(spec, aa, bb, gate, mm);
             for (int start = 0; start < ids.size(); start += INFERENCE_BATCH) {
                 int end = Math.min(ids.size(), start + INFERENCE_BATCH);
                 try (NDScope scope = new NDScope()) {
@@ -645,9 +684,15 @@ public final class BaseModel {
                     if (a == null || bT == null) throw new IllegalArgumentException("no LoRA factors for layer " + l + " " + module);
                     int m = QKV.indexOf(module);
                     float fold = m == 0 ? qScale : 1f;
-                    NDArray norm = Dora.weightNorm(qkvBlock(layers[l].qkvW(), m), mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false),
+                    NDArray weight = switch (module) {
+                        case "attention.output.dense" -> layers[l].attnOutW();
+                        case "intermediate.dense" -> layers[l].ffnInW();
+                        case "output.dense" -> layers[l].ffnOutW();
+                        default -> qkvBlock(layers[l].qkvW(), m);
+                    };
+                    NDArray norm = Dora.weightNorm(weight, mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false),
                             mgr.create(bT.data(), new Shape(bT.shape())).toDevice(device, false), spec.scaling() * fold, fold);
-                    out.put(LoraSpec.magnitudeKey(l, module), new HostTensor(new long[]{hidden}, norm.toFloatArray()));
+                    out.put(LoraSpec.magnitudeKey(l, module), new HostTensor(new long[]{weight.getShape().get(0)}, norm.toFloatArray()));
                 }
             }
         } finally {

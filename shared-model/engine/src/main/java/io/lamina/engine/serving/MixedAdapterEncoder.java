@@ -143,7 +143,7 @@ public final class MixedAdapterEncoder {
      * @return {@code [ids.size()][hidden]} in the order of {@code ids}
      */
     private static boolean gated(LoraBlend b) {
-        return b != null && b.adapters().stream().anyMatch(a -> !a.isLinearLora());
+        return b != null && b.adapters().stream().anyMatch(a -> !a.isStackableLora());
     }
 
     /**
@@ -164,8 +164,8 @@ public final class MixedAdapterEncoder {
                 continue;
             }
             if (b.adapters().size() != 1 || b.weight(0) != 1f) {
-                Adapter odd = b.adapters().stream().filter(a -> !a.isLinearLora()).findFirst().orElseThrow();
-                odd.requireLinearLora("a weighted blend or a stack of adapters");
+                Adapter odd = b.adapters().stream().filter(a -> !a.isStackableLora()).findFirst().orElseThrow();
+                odd.requireStackableLora("a weighted blend or a stack of adapters");
             }
             gatedRows.computeIfAbsent(b.adapters().get(0), k -> new ArrayList<>()).add(i);
         }
@@ -441,7 +441,7 @@ public final class MixedAdapterEncoder {
             for (Adapter a : b.adapters()) {
                 if (!checked.add(a)) continue;
                 if (a.kind() != AdapterKind.LORA) throw new IllegalArgumentException("mixed batching supports LoRA adapters, not " + a.kind());
-                a.requireLinearLora("mixed batching of stacked deltas");
+                a.requireStackableLora("mixed batching of stacked deltas");
                 if (a.baseFingerprint() != null && !a.baseFingerprint().equals(base.fingerprint())) {
                     throw new IllegalArgumentException("adapter was made for base " + a.baseFingerprint() + ", not " + base.fingerprint());
                 }

@@ -124,7 +124,7 @@ public final class LoraTrainer {
         // MoRA: the warm start's experts stay frozen in front of this run's new ones.
         Map<String, HostTensor> frozen = frozenExperts(r);
         Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
-                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), ts.seed()) : initialLora(r);
+                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed()) : initialLora(r);
         String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
@@ -624,7 +624,7 @@ public final class LoraTrainer {
                     && warm.spec().targetModules().size() == spec.targetModules().size()
                     && warm.spec().targetModules().containsAll(spec.targetModules());
             if (sameBase && sameShape) {
-                Map<String, HostTensor> fresh = LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+                Map<String, HostTensor> fresh = LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
                 Map<String, HostTensor> out = new TreeMap<>();
                 boolean complete = true;
                 for (Map.Entry<String, HostTensor> e : fresh.entrySet()) {
@@ -642,7 +642,7 @@ public final class LoraTrainer {
             }
             log.info("warm-start adapter does not match (base, rank, targets or shapes); starting from a fresh init");
         }
-        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
     }
 
     /** Class means of the embeddings (rows not normalised); a seeded random vector for a class without examples. */

@@ -85,6 +85,7 @@ public final class AdapterTrainingBenchmark {
                 new Variant("rsLoRA r=8 query,value", new LoraSpec(8, 16f / (float) Math.sqrt(8), 0.1f, List.of("query", "value"), true), null),
                 new Variant("MoRA 8 experts query,value", LoraSpec.defaults(), RankGate.defaults()),
                 new Variant("DoRA r=8 query,value", LoraSpec.defaults().withVariant(LoraVariant.DORA), null),
+                new Variant("LoRA r=8 all six linears", new LoraSpec(8, 16f, 0.1f, io.lamina.engine.adapter.BertModules.MODULES), null),
                 // PEFT's lr for (IA)^3 is higher than LoRA's; here the same budget and lr as every row
                 new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", null, null, Ia3Spec.defaults()));
         for (Variant v : variants) {

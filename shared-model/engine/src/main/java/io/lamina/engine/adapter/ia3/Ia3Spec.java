@@ -1,8 +1,9 @@
 package io.lamina.engine.adapter.ia3;
 
+import io.lamina.engine.adapter.BertModules;
+
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -29,10 +30,7 @@ import java.util.Set;
  */
 public record Ia3Spec(List<String> targetModules, List<String> feedforwardModules) {
     /** Every linear of a BERT layer an (IA)^3 vector can wrap, in layer order. */
-    public static final List<String> MODULES = List.of("query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense");
-    private static final Map<String, String> PATHS = Map.of(
-            "query", "attention.self.query", "key", "attention.self.key", "value", "attention.self.value",
-            "attention.output.dense", "attention.output.dense", "intermediate.dense", "intermediate.dense", "output.dense", "output.dense");
+    public static final List<String> MODULES = BertModules.MODULES;
 
     public Ia3Spec {
         if (targetModules == null || targetModules.isEmpty()) throw new IllegalArgumentException("(IA)^3 needs at least one target module");
@@ -64,9 +62,7 @@ public record Ia3Spec(List<String> targetModules, List<String> feedforwardModule
 
     /** The module's path inside an encoder layer, e.g. {@code attention.self.key}. */
     public static String path(String module) {
-        String p = PATHS.get(module);
-        if (p == null) throw new IllegalArgumentException("unknown module '" + module + "'");
-        return p;
+        return BertModules.path(module);
     }
 
     /** PEFT's key of one vector, e.g. {@code base_model.model.encoder.layer.0.attention.self.key.ia3_l}. */
@@ -76,12 +72,12 @@ public record Ia3Spec(List<String> targetModules, List<String> feedforwardModule
 
     /** Input features of a module for a base of width {@code hidden} and FFN width {@code intermediate}. */
     public static int inFeatures(String module, int hidden, int intermediate) {
-        return module.equals("output.dense") ? intermediate : hidden;
+        return BertModules.inFeatures(module, hidden, intermediate);
     }
 
     /** Output features of a module. */
     public static int outFeatures(String module, int hidden, int intermediate) {
-        return module.equals("intermediate.dense") ? intermediate : hidden;
+        return BertModules.outFeatures(module, hidden, intermediate);
     }
 
     /** The stored shape of the module's vector: {@code [1, in]} when feed-forward, else {@code [out, 1]}, as PEFT stores {@code ia3_l}. */

@@ -1,18 +1,21 @@
 package io.lamina.engine.adapter.lora;
 
+import io.lamina.engine.adapter.BertModules;
+
 import java.util.List;
 import java.util.Set;
 
 /**
  * What a user asks of a LoRA adapter (PEFT's {@code LoraConfig}): rank {@code r}, scaling
  * {@code alpha / r} ({@code alpha / sqrt(r)} with rsLoRA, PEFT's {@code use_rslora}), dropout on the
- * adapter's input, and which attention projections it wraps.
+ * adapter's input, and which linears of each layer it wraps ({@link BertModules#MODULES}).
  * A is initialised Kaiming-uniform (seeded) and B to zero, so the adapted model equals the base
  * model exactly at step 0. {@code variant} is how the layer applies the factors ({@link LoraVariant};
  * {@code DORA} adds a magnitude vector per target).
  */
 public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora, LoraVariant variant) {
-    public static final Set<String> SUPPORTED_TARGETS = Set.of("query", "key", "value");
+    /** Every linear of a BERT layer ({@link BertModules#MODULES}): the attention projections, the attention output and the FFN. */
+    public static final Set<String> SUPPORTED_TARGETS = Set.copyOf(BertModules.MODULES);
 
     public LoraSpec {
         if (rank < 1 || rank > 256) throw new IllegalArgumentException("LoRA rank must be in [1, 256], got " + rank);
@@ -20,7 +23,7 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
         if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
         if (targetModules == null || targetModules.isEmpty()) throw new IllegalArgumentException("LoRA needs at least one target module");
         for (String t : targetModules) {
-            if (!SUPPORTED_TARGETS.contains(t)) throw new IllegalArgumentException("unsupported LoRA target module '" + t + "', supported: " + SUPPORTED_TARGETS);
+            if (!SUPPORTED_TARGETS.contains(t)) throw new IllegalArgumentException("unsupported LoRA target module '" + t + "', supported: " + BertModules.MODULES);
         }
         targetModules = List.copyOf(targetModules);
         // null: JSON written before variants existed (e.g. stored generator specs) means plain LoRA
@@ -56,11 +59,21 @@ public record LoraSpec(int rank, float alpha, float dropout, List<String> target
      * state dict drops the {@code .weight} of its {@code DoraLinearLayer} (and the adapter name).
      */
     public static String magnitudeKey(int layer, String module) {
-        return "base_model.model.encoder.layer." + layer + ".attention.self." + module + ".lora_magnitude_vector";
+        return "base_model.model.encoder.layer." + layer + "." + BertModules.path(module) + ".lora_magnitude_vector";
     }
 
-    /** PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}. */
+    /**
+     * Whether every target is an attention projection (query, key, value): those the base model fuses,
+     * whose deltas merges, stacked mixed batches and the generators handle. LoRA on the attention output
+     * or the FFN trains, saves, loads and serves, but is applied unmerged in its own forward.
+     */
+    public boolean attentionOnly() { return BertModules.ATTENTION.containsAll(targetModules); }
+
+    /**
+     * PEFT's key for one LoRA factor, e.g. {@code base_model.model.encoder.layer.3.attention.self.query.lora_A.weight}
+     * or {@code base_model.model.encoder.layer.3.intermediate.dense.lora_B.weight}.
+     */
     public static String peftKey(int layer, String module, char factor) {
-        return "base_model.model.encoder.layer." + layer + ".attention.self." + module + ".lora_" + factor + ".weight";
+        return "base_model.model.encoder.layer." + layer + "." + BertModules.path(module) + ".lora_" + factor + ".weight";
     }
 }

@@ -219,9 +219,9 @@ public final class LearnedMerge {
             if (a.kind() != AdapterKind.LORA || a.spec() == null) {
                 throw new IllegalArgumentException("source adapter " + i + " is " + a.kind() + ", learned merges combine LORA adapters");
             }
-            if (!a.isLinearLora()) {
+            if (!a.isStackableLora()) {
                 try {
-                    a.requireLinearLora("a learned merge");
+                    a.requireStackableLora("a learned merge");
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("source adapter " + i + ": " + e.getMessage(), e);
                 }
