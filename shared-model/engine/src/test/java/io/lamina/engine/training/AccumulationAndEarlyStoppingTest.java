@@ -121,6 +121,29 @@ class AccumulationAndEarlyStoppingTest {
         assertThat(validationLoss(a, validation)).isCloseTo(Float.parseFloat(d.get("best-validation-loss")), within(1e-4f));
     }
 
+    @Test
+    void aRunResumedFromACheckpointStopsAndEndsAsTheUninterruptedOne() {
+        List<LabeledText> data = new ArrayList<>(TinyTasks.things());
+        data.addAll(TinyTasks.thingsHeldOut());
+        // 15 training examples, steps of 2 micro-batches of 4: 2 steps per epoch, a checkpoint at every epoch's end
+        TrainingSpec spec = new TrainingSpec(10, 4, 5e-2f, 0f, 0f, 1.0f, 11L, 32, 2).withValidation(0.25f, 2).withGradientAccumulation(2);
+        Adapter uninterrupted = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, LORA, spec, null, null, null, Map.of()));
+
+        LoraTrainerTest.MemoryStore store = new LoraTrainerTest.MemoryStore();
+        assertThatThrownBy(() -> new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, LORA, spec, null, p -> {
+            if (p.step() == 3) throw new IllegalStateException("worker killed");
+        }, store, Map.of()))).hasMessage("worker killed");
+        assertThat(store.saved).isNotNull();
+        Adapter resumed = new LoraTrainer(BASE).train(new TrainingRequest(data, THINGS, LORA, spec, null, null, store, Map.of()));
+
+        Map<String, String> u = uninterrupted.provenance().details(), r = resumed.provenance().details();
+        assertThat(r).containsEntry("resumed-at-step", "2");
+        for (String key : List.of("best-epoch", "stopped-at-epoch", "best-validation-loss", "steps", "final-loss")) {
+            assertThat(r.get(key)).as(key).isEqualTo(u.get(key));
+        }
+        assertThat(maxDiff(resumed, uninterrupted)).isLessThan(1e-5f);
+    }
+
     private static float validationLoss(Adapter a, List<LabeledText> examples) {
         float[][] emb = BASE.embed(examples.stream().map(LabeledText::text).toList(), a, 32);
         double sum = 0;
