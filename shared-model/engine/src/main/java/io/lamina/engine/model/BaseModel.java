@@ -18,6 +18,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.ia3.Ia3Layer;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.Dora;
 import io.lamina.engine.adapter.lora.LoraSpec;
@@ -491,9 +492,9 @@ public final class BaseModel {
     private NDArray ia3Projection(Ia3Arrays ia3, int layer, String module, NDArray x, NDArray proj, NDArray qkvW, NDArray qkvB) {
         NDArray l = ia3.of(layer, module);
         if (l == null) return proj;
-        if (!ia3.spec().isFeedforward(module)) return proj.mul(l);
+        if (!ia3.spec().isFeedforward(module)) return Ia3Layer.scaleOutput(proj, l);
         int m = QKV.indexOf(module);
-        return Linear.linear(x.mul(l), qkvBlock(qkvW, m), qkvBlock(qkvB, m)).singletonOrThrow();
+        return Ia3Layer.forward(x, qkvBlock(qkvW, m), qkvBlock(qkvB, m), l, true);
     }
 
     /**
@@ -532,8 +533,7 @@ public final class BaseModel {
     private static NDArray ia3Linear(Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight, NDArray bias) {
         NDArray l = ia3 == null ? null : ia3.of(layer, module);
         if (l == null) return Linear.linear(in, weight, bias).singletonOrThrow();
-        if (ia3.spec().isFeedforward(module)) return Linear.linear(in.mul(l), weight, bias).singletonOrThrow();
-        return Linear.linear(in, weight, bias).singletonOrThrow().mul(l);
+        return Ia3Layer.forward(in, weight, bias, l, ia3.spec().isFeedforward(module));
     }
 
     /**
