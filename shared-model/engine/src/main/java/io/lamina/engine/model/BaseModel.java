@@ -560,8 +560,10 @@ public final class BaseModel {
     }
 
     /**
-     * Inference with an adapter: LoRA merged into the projection weights, MoRA (whose gate is not
-     * linear) applied unmerged. {@code adapterOrNull == null} is the base model.
+     * Inference with an adapter: LoRA (and DoRA, as {@code (m/‖W + sBA‖) ⊙ (W + sBA)}) on the attention
+     * projections merged into the fused Q|K|V weights; MoRA (whose gate is not linear), LoRA on the
+     * attention output or FFN, and (IA)^3 applied unmerged in the forward. {@code adapterOrNull == null}
+     * is the base model.
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
