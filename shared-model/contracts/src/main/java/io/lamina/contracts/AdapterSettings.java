@@ -5,6 +5,10 @@ import java.util.List;
 /**
  * The adapter a stream trains per task (LoRA; MoRA experts for the mora strategy).
  *
+ * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora) or {@code ia3} ((IA)^3 vectors on
+ *                  {@code targetModules}, PEFT's BERT defaults when none are given; rank, alpha and dropout do not apply)
+ * @param targetModules linears of each layer: {@code query}, {@code key}, {@code value}, {@code attention.output.dense},
+ *                  {@code intermediate.dense}, {@code output.dense}
  * @param rankSweep when set, the rank is chosen per task by a sweep ({@code rank} is then ignored)
  */
 public record AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules,

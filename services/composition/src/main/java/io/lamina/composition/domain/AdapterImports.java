@@ -25,7 +25,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * Registers a LoRA adapter trained elsewhere with PEFT. PEFT has no classification head for a
+ * Registers a LoRA (incl. DoRA) or IA3 adapter trained elsewhere with PEFT. PEFT has no classification head for a
  * sentence encoder, so the adapter gets Lamina's: the class means of the task's training examples
  * under the imported adapter (and under the base model, for retrieval), from the dataset already
  * uploaded for that task. The weights are used exactly as PEFT saved them.
@@ -55,7 +55,7 @@ public class AdapterImports {
         if (streamId == null || streamId.isBlank()) throw new IllegalArgumentException("streamId is required");
         if (taskKey == null || taskKey.isBlank()) throw new IllegalArgumentException("taskKey is required");
         if (zip == null || zip.length == 0) throw new IllegalArgumentException("file is required: a zip of a PEFT adapter directory");
-        PeftAdapterFormat.PeftLora peft = PeftAdapterFormat.importPeftZip(zip, base.layers(), base.hiddenSize());
+        PeftAdapterFormat.PeftImport peft = PeftAdapterFormat.importPeft(zip, base.layers(), base.hiddenSize(), base.intermediateSize());
         ServiceClients.Dataset dataset;
         try {
             dataset = clients.dataset(streamId, taskKey);
@@ -68,8 +68,9 @@ public class AdapterImports {
         details.put("task-key", taskKey);
         details.put("upload-sha256", uploadSha);
         details.put("head-from-dataset", dataset.datasetId());
-        Adapter weightsOnly = Adapter.lora(peft.spec(), peft.weights(), null, base.id(), base.fingerprint(),
-                new AdapterProvenance(IMPORTED, details));
+        Adapter weightsOnly = peft.ia3() != null
+                ? Adapter.ia3(peft.ia3(), peft.weights(), null, base.id(), base.fingerprint(), new AdapterProvenance(IMPORTED, details))
+                : Adapter.lora(peft.lora(), peft.weights(), null, base.id(), base.fingerprint(), new AdapterProvenance(IMPORTED, details));
         List<LabeledText> train = dataset.train();
         PrototypeHead head = trainer.prototypeHead(weightsOnly, train, dataset.labels(), BaseModel.DEFAULT_MAX_TOKENS, 0L);
         Adapter adapter = weightsOnly.withHead(head);
@@ -82,11 +83,13 @@ public class AdapterImports {
         registration.put("taskKey", taskKey);
         registration.put("blobKey", ref.key());
         registration.put("sha256", ref.sha256());
-        registration.put("description", name != null && !name.isBlank() ? name : "PEFT LoRA imported for " + taskKey);
+        registration.put("description", name != null && !name.isBlank() ? name : "PEFT " + peft.kind().peftType() + " imported for " + taskKey);
         registration.put("lineage", List.of(new LineageEdge("upload:sha256:" + uploadSha, IMPORTED_FROM),
                 new LineageEdge("dataset:" + dataset.datasetId(), "head-from")));
         clients.registry().post().uri("/api/adapters").body(registration).retrieve().toBodilessEntity();
-        return new Imported(adapterId, streamId, taskKey, peft.spec().rank(), peft.spec().targetModules(), head.labels(), ref.sha256());
+        // rank 0: an (IA)^3 adapter has no rank
+        return new Imported(adapterId, streamId, taskKey, peft.lora() != null ? peft.lora().rank() : 0,
+                peft.lora() != null ? peft.lora().targetModules() : peft.ia3().targetModules(), head.labels(), ref.sha256());
     }
 
     private static String sha256(byte[] bytes) {

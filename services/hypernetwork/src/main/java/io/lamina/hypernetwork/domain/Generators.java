@@ -8,7 +8,6 @@ import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.GeneratorTrainingDue;
 import io.lamina.contracts.messages.LaminaMessage;
 import io.lamina.engine.adapter.Adapter;
-import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.hypernetwork.AdapterGeneration;
@@ -108,7 +107,8 @@ public class Generators {
             }
             Map<String, String> details = a.provenance() == null ? Map.of() : a.provenance().details();
             boolean trained = a.provenance() != null && AdapterProvenance.TRAINED.equals(a.provenance().method());
-            if (!trained || a.kind() != AdapterKind.LORA || details.containsKey(Adapter.SHARES_WEIGHTS_OF)) continue;
+            // generators learn plain LoRA factors: DoRA's magnitudes and (IA)^3 vectors are another parameter space
+            if (!trained || !a.isStackableLora() || details.containsKey(Adapter.SHARES_WEIGHTS_OF)) continue;
             List<Trajectory.Snapshot> trajectory = List.of();
             String trajectoryBlob = details.get(Trajectory.PROVENANCE_KEY);
             if (trajectoryBlob != null && blobs.exists(trajectoryBlob)) trajectory = Trajectory.fromSafetensors(blobs.get(trajectoryBlob));

@@ -65,10 +65,16 @@ public class RegistryService {
         Adapter adapter = PeftAdapterFormat.fromZip(zip);
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("peft_type", adapter.kind().peftType());
-        config.put("r", adapter.spec().rank());
-        config.put("lora_alpha", adapter.spec().alpha());
-        config.put("lora_dropout", adapter.spec().dropout());
-        config.put("target_modules", adapter.spec().targetModules());
+        if (adapter.ia3() != null) {
+            config.put("target_modules", adapter.ia3().targetModules());
+            config.put("feedforward_modules", adapter.ia3().feedforwardModules());
+        } else {
+            config.put("r", adapter.spec().rank());
+            config.put("lora_alpha", adapter.spec().alpha());
+            config.put("lora_dropout", adapter.spec().dropout());
+            config.put("target_modules", adapter.spec().targetModules());
+            if (adapter.spec().dora()) config.put("use_dora", true);
+        }
         config.put("labels", adapter.head().labels());
         Map<String, Object> provenance = new LinkedHashMap<>(adapter.provenance().details());
         provenance.put("method", adapter.provenance().method());

@@ -23,7 +23,9 @@ import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.ParameterAnchor;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.lora.LoraVariant;
 import io.lamina.engine.io.BlobRef;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.engine.io.PeftAdapterFormat;
@@ -126,7 +128,8 @@ public class TrainingJobs {
         long started = System.nanoTime();
         ContinualTraining continual = command.continual() == null ? ContinualTraining.NONE : command.continual();
         ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
-        LoraSpec lora = loraSpec(command.adapter());
+        Ia3Spec ia3 = ia3Spec(command.adapter());
+        LoraSpec lora = ia3 != null ? null : loraSpec(command.adapter());
         TrainingSpec spec = trainingSpec(command.training());
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
@@ -172,13 +175,12 @@ public class TrainingJobs {
                 provenance.put(Adapter.SHARES_WEIGHTS_OF, sharesWeightsOf);
                 provenance.put("steps", "0");
                 PrototypeHead head = trainer.prototypeHead(reused, train, List.copyOf(labels), spec.maxLength(), spec.seed());
-                adapter = Adapter.lora(reused.spec(), reused.weights(), head, reused.baseModelId(), reused.baseFingerprint(),
-                        new AdapterProvenance(AdapterProvenance.TRAINED, provenance)).withDescriptor(reused.descriptor());
+                adapter = reused.withHead(head).withProvenance(new AdapterProvenance(AdapterProvenance.TRAINED, provenance));
             }
         }
 
         ParameterAnchor anchor = null;
-        if (adapter == null && !continual.anchorAdapterIds().isEmpty()) {
+        if (adapter == null && lora != null && !continual.anchorAdapterIds().isEmpty()) {
             List<Map<String, HostTensor>> earlier = new ArrayList<>();
             for (String id : continual.anchorAdapterIds()) {
                 Adapter a = adapters.load(id);
@@ -197,7 +199,7 @@ public class TrainingJobs {
             RankGateSettings g = continual.rankGate();
             gate = new RankGate((float) g.temperature(), g.topK(), (float) g.pruneThreshold());
         }
-        if (adapter == null && gate == null && command.adapter() != null && command.adapter().rankSweep() != null) {
+        if (adapter == null && lora != null && gate == null && command.adapter() != null && command.adapter().rankSweep() != null) {
             // AdapterTune: pick the rank first (its runs' progress events are heartbeats too), then train with it
             RankSweepSettings rs = command.adapter().rankSweep();
             RankSweep.Settings d = RankSweep.Settings.defaults();
@@ -208,14 +210,23 @@ public class TrainingJobs {
                     }, null, Map.of()),
                     new RankSweep.Settings(rs.ranks() == null || rs.ranks().isEmpty() ? d.ranks() : rs.ranks(),
                             rs.seeds() == null ? d.seeds() : rs.seeds(), rs.tolerance() == null ? d.tolerance() : rs.tolerance()));
-            lora = new LoraSpec(sweep.chosenRank(), lora.scaling() * sweep.chosenRank(), lora.dropout(), lora.targetModules(), lora.rslora());
+            lora = new LoraSpec(sweep.chosenRank(), lora.scaling() * sweep.chosenRank(), lora.dropout(), lora.targetModules(), lora.rslora(), lora.variant());
             provenance.put("rank-sweep", sweep.summary());
             log.info("job {}: rank sweep {}", command.jobId(), sweep.summary());
         }
+        if (adapter == null && ia3 != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
+            adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, checkpoints, provenance));
+            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
+        }
         if (adapter == null) {
-            // ICM-LoRA learns from trajectories: plain LoRA runs keep a few snapshots (MoRA's experts are another layout)
+            // ICM-LoRA learns from trajectories: plain LoRA runs keep a few snapshots (MoRA's experts and DoRA's magnitudes are another layout)
             int snapshots = command.training() == null ? TrainingSettings.DEFAULT_TRAJECTORY_SNAPSHOTS : command.training().snapshots();
-            Trajectory trajectory = snapshots > 0 && gate == null ? Trajectory.keep(snapshots) : null;
+            Trajectory trajectory = snapshots > 0 && gate == null && !lora.dora() ? Trajectory.keep(snapshots) : null;
             adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
@@ -238,7 +249,7 @@ public class TrainingJobs {
         String loss = adapter.provenance().details().getOrDefault("final-loss", "NaN");
         TrainingCompleted result = new TrainingCompleted(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(),
                 command.streamId(), command.taskKey(), command.jobId(), command.taskToken(), ref.key(), ref.sha256(), ref.size(),
-                adapter.kind().name(), adapter.spec().rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
+                adapter.kind().name(), adapter.spec() == null ? 0 : adapter.spec().rank(), Integer.parseInt(steps), Double.parseDouble(loss), seconds,
                 base.device(), adapter.baseFingerprint(), sharesWeightsOf);
         tx.executeWithoutResult(st -> {
             remember(result);
@@ -249,16 +260,35 @@ public class TrainingJobs {
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
     }
 
+    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora) and {@code ia3}. */
+    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3");
+
     static LoraSpec loraSpec(AdapterSettings settings) {
         if (settings == null) return LoraSpec.defaults();
-        if (settings.type() != null && !settings.type().equalsIgnoreCase("lora")) {
-            throw new IllegalArgumentException("adapter type '" + settings.type() + "' is not supported yet (supported: lora)");
+        String type = settings.type() == null ? "lora" : settings.type().toLowerCase(java.util.Locale.ROOT);
+        if (!type.equals("lora") && !type.equals("dora")) {
+            throw new IllegalArgumentException("adapter type '" + settings.type() + "' is not a LoRA type (supported: " + ADAPTER_TYPES + ")");
         }
         LoraSpec d = LoraSpec.defaults();
         return new LoraSpec(settings.rank() > 0 ? settings.rank() : d.rank(),
                 settings.alpha() > 0 ? (float) settings.alpha() : d.alpha(),
                 settings.dropout() >= 0 ? (float) settings.dropout() : d.dropout(),
-                settings.targetModules() == null || settings.targetModules().isEmpty() ? d.targetModules() : settings.targetModules());
+                settings.targetModules() == null || settings.targetModules().isEmpty() ? d.targetModules() : settings.targetModules(),
+                false, type.equals("dora") ? LoraVariant.DORA : LoraVariant.STANDARD);
+    }
+
+    /** The (IA)^3 spec of an {@code ia3} adapter type (PEFT's BERT defaults unless modules are given), else {@code null}. */
+    static Ia3Spec ia3Spec(AdapterSettings settings) {
+        if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("ia3")) {
+            if (settings != null && settings.type() != null && !ADAPTER_TYPES.contains(settings.type().toLowerCase(java.util.Locale.ROOT))) {
+                throw new IllegalArgumentException("adapter type '" + settings.type() + "' is not supported (supported: " + ADAPTER_TYPES + ")");
+            }
+            return null;
+        }
+        if (settings.targetModules() == null || settings.targetModules().isEmpty()) return Ia3Spec.defaults();
+        // feed-forward as in PEFT's BERT mapping: the output projections' inputs are scaled
+        return new Ia3Spec(settings.targetModules(), settings.targetModules().stream()
+                .filter(m -> m.equals("output.dense") || m.equals("attention.output.dense")).toList());
     }
 
     static TrainingSpec trainingSpec(TrainingSettings s) {

@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter;
 
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.continual.TaskDescriptor;
@@ -18,11 +19,13 @@ import java.util.TreeMap;
  * @param baseModelId      e.g. {@code sentence-transformers/all-MiniLM-L6-v2}
  * @param baseFingerprint  sha256 of the base weights; adapters only load onto that base
  * @param descriptor       the representation descriptor of the data it was trained on, or {@code null}
+ * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3
  * @param gate             MoRA's per-token gate over the rank-1 experts ({@link AdapterKind#MORA}), else {@code null}
+ * @param ia3              the (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate) {
+                      RankGate gate, Ia3Spec ia3) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -32,6 +35,16 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public Adapter {
         weights = new TreeMap<>(weights);
         if ((kind == AdapterKind.MORA) != (gate != null)) throw new IllegalArgumentException("a MORA adapter, and only one, has a rank gate");
+        if ((kind == AdapterKind.IA3) != (ia3 != null)) throw new IllegalArgumentException("an IA3 adapter, and only one, has an (IA)^3 spec");
+        if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
+        if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
+        if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
+    }
+
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
+                   RankGate gate) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -51,20 +64,68 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3);
+    }
+
+    /**
+     * Whether the adapter's update is a plain low-rank delta {@code ΔW = s B A} (LoRA without DoRA):
+     * what merges, blends and stacking can combine. DoRA rescales {@code W + ΔW} per row, MoRA gates
+     * per token and (IA)^3 multiplies activations, so none of them is a sum of deltas.
+     */
+    public boolean isLinearLora() {
+        return kind == AdapterKind.LORA && spec.variant().isLinearDelta();
+    }
+
+    /**
+     * A plain LoRA on the attention projections only: what merges, stacked mixed batches and the
+     * hypernetwork's generators combine (they work on the fused Q|K|V deltas). LoRA on the attention
+     * output or the FFN is linear too but is applied at those layers, in its own forward.
+     */
+    public boolean isStackableLora() {
+        return isLinearLora() && spec.attentionOnly();
+    }
+
+    /** Refuses an adapter that is not {@link #isStackableLora()}, naming what it is and why. */
+    public void requireStackableLora(String what) {
+        requireLinearLora(what);
+        if (!spec.attentionOnly()) {
+            throw new IllegalArgumentException(what + " works on LoRA deltas of query, key and value; this adapter also targets "
+                    + spec.targetModules().stream().filter(t -> !io.lamina.engine.adapter.BertModules.ATTENTION.contains(t)).toList());
+        }
+    }
+
+    /**
+     * Refuses an adapter that is not {@link #isLinearLora()}, naming what it is and why, for the
+     * operations that add LoRA deltas ({@code what}: e.g. "merging", "a weighted blend").
+     */
+    public void requireLinearLora(String what) {
+        if (isLinearLora()) return;
+        String why = switch (kind) {
+            case MORA -> "a MoRA adapter gates its experts per token";
+            case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
+            case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
+                    + "independent of W that can be added to others";
+        };
+        throw new IllegalArgumentException(what + " needs plain LoRA adapters: " + why);
     }
 
     public static Adapter lora(LoraSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.LORA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
+    }
+
+    /** (IA)^3: vectors keyed by {@link Ia3Spec#peftKey}. */
+    public static Adapter ia3(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                              String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.IA3, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

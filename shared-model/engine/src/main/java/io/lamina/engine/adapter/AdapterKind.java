@@ -7,7 +7,12 @@ public enum AdapterKind {
      * MoRA: LoRA-shaped factors whose rank-1 experts are gated per token ({@code RankGate}). Not a
      * PEFT type: PEFT would apply the factors ungated, so its {@code peft_type} makes PEFT refuse it.
      */
-    MORA("LAMINA_MORA");
+    MORA("LAMINA_MORA"),
+    /**
+     * (IA)^3: learned vectors rescaling activations of chosen linears ({@code Ia3Spec}); PEFT's {@code IA3}.
+     * Its weights are {@code ia3_l} vectors, not LoRA factors.
+     */
+    IA3("IA3");
 
     private final String peftType;
 
@@ -15,4 +20,7 @@ public enum AdapterKind {
 
     /** The value of {@code peft_type} in PEFT's {@code adapter_config.json}. */
     public String peftType() { return peftType; }
+
+    /** Whether the adapter's weights are LoRA factors described by a {@code LoraSpec} (LoRA, DoRA, MoRA). */
+    public boolean isLoraShaped() { return this != IA3; }
 }

@@ -16,7 +16,10 @@ import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.BertModules;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.lora.LoraVariant;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
@@ -91,7 +94,10 @@ public final class PeftAdapterFormat {
 
     private static final LocalDateTime ZIP_TIME = LocalDateTime.of(1980, 1, 1, 0, 0, 0);
     private static final Pattern KEY = Pattern.compile(
-            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.attention\\.self\\.([a-z]+)\\.lora_([AB])\\.weight");
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.(attention\\.self\\.(?:query|key|value)|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)"
+                    + "\\.(?:lora_([AB])\\.weight|lora_magnitude_vector)");
+    private static final Pattern IA3_KEY = Pattern.compile(
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.([a-z.]+)\\.ia3_l");
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
@@ -109,17 +115,17 @@ public final class PeftAdapterFormat {
     /** The adapter directory as file name to content. */
     public static SortedMap<String, byte[]> toFiles(Adapter adapter) {
         if (adapter == null) throw new IllegalArgumentException("adapter must not be null");
-        if (adapter.kind() != AdapterKind.LORA && adapter.kind() != AdapterKind.MORA) throw new IllegalArgumentException("unsupported adapter kind " + adapter.kind());
-        if (adapter.spec() == null) throw new IllegalArgumentException("adapter has no LoRA spec");
+        if (adapter.kind().isLoraShaped() && adapter.spec() == null) throw new IllegalArgumentException("adapter has no LoRA spec");
         if (adapter.head() == null) throw new IllegalArgumentException("adapter has no head");
         requireText(adapter.baseModelId(), "adapter base model id");
         requireText(adapter.baseFingerprint(), "adapter base fingerprint");
         if (adapter.provenance() == null) throw new IllegalArgumentException("adapter has no provenance");
 
-        Geometry g = geometryOf(adapter.spec(), adapter.weights());
         float[][] protos = adapter.head().prototypes();
         int dim = protos[0] == null ? -1 : protos[0].length;
         if (dim < 1) throw new IllegalArgumentException("head prototypes must have at least one column");
+        // (IA)^3 vectors do not all tell the width; the head's prototypes live in the encoder's hidden space
+        Geometry g = adapter.kind() == AdapterKind.IA3 ? ia3GeometryOf(adapter.ia3(), adapter.weights(), dim) : geometryOf(adapter.spec(), adapter.weights());
         float[] flat = new float[protos.length * dim];
         for (int i = 0; i < protos.length; i++) {
             if (protos[i] == null || protos[i].length != dim) {
@@ -131,7 +137,7 @@ public final class PeftAdapterFormat {
         if (!Float.isFinite(adapter.head().scale())) throw new IllegalArgumentException("head scale must be finite, got " + adapter.head().scale());
 
         SortedMap<String, byte[]> files = new TreeMap<>();
-        files.put(CONFIG, json(configJson(adapter)));
+        files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter) : configJson(adapter)));
         files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
@@ -228,12 +234,51 @@ public final class PeftAdapterFormat {
         c.put("r", s.rank());
         c.putObject("rank_pattern");
         c.putNull("revision");
-        ArrayNode targets = c.putArray("target_modules");
-        s.targetModules().forEach(targets::add);
+        putModules(c, "target_modules", s.targetModules());
         c.put("task_type", "FEATURE_EXTRACTION");
-        c.put("use_dora", false);
+        c.put("use_dora", s.dora());
         c.put("use_rslora", s.rslora());
         return c;
+    }
+
+    /**
+     * PEFT's {@code IA3Config} fields. Module lists are written the way PEFT reads them (entries match
+     * module names by suffix), or as a regular expression (PEFT: full match) when no list can name
+     * exactly the wrapped modules (the FFN's {@code output.dense} without {@code attention.output.dense}).
+     */
+    private static ObjectNode ia3ConfigJson(Adapter a) {
+        Ia3Spec s = a.ia3();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.putNull("auto_mapping");
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.putNull("exclude_modules");
+        c.put("fan_in_fan_out", false);
+        putModules(c, "feedforward_modules", s.feedforwardModules());
+        c.put("inference_mode", true);
+        c.put("init_ia3_weights", true);
+        c.putNull("layers_pattern");
+        c.putNull("layers_to_transform");
+        c.putNull("modules_to_save");
+        c.put("peft_type", AdapterKind.IA3.peftType());
+        c.putNull("revision");
+        putModules(c, "target_modules", s.targetModules());
+        c.put("task_type", "FEATURE_EXTRACTION");
+        return c;
+    }
+
+    private static void putModules(ObjectNode c, String field, List<String> modules) {
+        boolean ffnOutputAlone = modules.contains("output.dense") && !modules.contains("attention.output.dense");
+        if (ffnOutputAlone) {
+            List<String> paths = modules.stream().map(m -> Ia3Spec.path(m).replace(".", "\\.")).toList();
+            c.put(field, "(.*\\.)?encoder\\.layer\\.\\d+\\.(" + String.join("|", paths) + ")");
+            return;
+        }
+        ArrayNode list = c.putArray(field);
+        for (String m : modules) {
+            // "output.dense" already matches attention.output.dense by suffix
+            if (m.equals("attention.output.dense") && modules.contains("output.dense")) continue;
+            list.add(m);
+        }
     }
 
     private static ObjectNode laminaJson(Adapter a, Geometry g) {
@@ -244,6 +289,7 @@ public final class PeftAdapterFormat {
         m.put("base_fingerprint", a.baseFingerprint());
         m.put("num_layers", g.layers);
         m.put("hidden_size", g.hidden);
+        if (g.intermediate > 0) m.put("intermediate_size", g.intermediate);
         if (a.gate() != null) {
             ObjectNode gate = m.putObject("gate");
             gate.put("temperature", a.gate().temperature());
@@ -290,7 +336,8 @@ public final class PeftAdapterFormat {
         AdapterKind kind = null;
         for (AdapterKind k : AdapterKind.values()) if (k.peftType().equals(peftType)) kind = k;
         if (kind == null) throw new IllegalArgumentException(CONFIG + ": unsupported peft_type '" + peftType + "'");
-        LoraSpec spec = loraSpec(config);
+        LoraSpec spec = kind.isLoraShaped() ? loraSpec(config) : null;
+        Ia3Spec ia3 = kind == AdapterKind.IA3 ? ia3Spec(config) : null;
 
         // lamina_adapter.json
         int version = intField(meta, "format_version", LAMINA);
@@ -347,7 +394,18 @@ public final class PeftAdapterFormat {
         }
 
         // adapter_model.safetensors: exactly the expected keys, with the expected shapes
-        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
+        Map<String, HostTensor> weights;
+        JsonNode inter = meta.get("intermediate_size");
+        int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
+        boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : spec.targetModules().stream().anyMatch(BertModules::usesIntermediate);
+        if (needsIntermediate && intermediate < 1) {
+            throw new IllegalArgumentException(LAMINA + ": an adapter on " + (ia3 != null ? ia3.targetModules() : spec.targetModules()) + " needs intermediate_size");
+        }
+        if (ia3 != null) {
+            weights = checkedWeights(files.get(WEIGHTS), expectedIa3Shapes(ia3, layers, hidden, Math.max(intermediate, 1)), "(IA)^3", "(IA)^3 targets " + ia3.targetModules());
+        } else {
+            weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);
+        }
 
         // lamina_head.safetensors
         Map<String, HostTensor> headTensors = readSafetensors(HEAD, files.get(HEAD)).tensors();
@@ -381,7 +439,7 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3);
     }
 
     /** The LoRA settings of an {@code adapter_config.json}, refusing every PEFT option Lamina does not apply. */
@@ -389,38 +447,118 @@ public final class PeftAdapterFormat {
         int rank = intField(config, "r", CONFIG);
         double alpha = number(config, "lora_alpha", CONFIG);
         double dropout = config.has("lora_dropout") && !config.get("lora_dropout").isNull() ? number(config, "lora_dropout", CONFIG) : 0.0;
-        JsonNode targetsNode = config.get("target_modules");
-        if (targetsNode == null || !targetsNode.isArray()) throw new IllegalArgumentException(CONFIG + ": target_modules must be a list of module names");
-        List<String> targets = new ArrayList<>();
-        for (JsonNode t : targetsNode) {
-            if (!t.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + t);
-            if (targets.contains(t.textValue())) throw new IllegalArgumentException(CONFIG + ": target module '" + t.textValue() + "' listed twice");
-            targets.add(t.textValue());
-        }
+        // PEFT's matching: list entries by suffix ("dense" wraps all three dense layers), a string as a regex
+        List<String> targets = matchModules(config, "target_modules", true);
         requireValue(config, "bias", "none");
         requireFalseOrAbsent(config, "fan_in_fan_out");
         JsonNode rs = config.get("use_rslora");
         if (rs != null && !rs.isNull() && !rs.isBoolean()) throw new IllegalArgumentException(CONFIG + ": use_rslora must be true or false, got " + rs);
         boolean rslora = rs != null && rs.isBoolean() && rs.booleanValue();
-        requireFalseOrAbsent(config, "use_dora");
+        JsonNode dora = config.get("use_dora");
+        if (dora != null && !dora.isNull() && !dora.isBoolean()) throw new IllegalArgumentException(CONFIG + ": use_dora must be true or false, got " + dora);
+        LoraVariant variant = dora != null && dora.isBoolean() && dora.booleanValue() ? LoraVariant.DORA : LoraVariant.STANDARD;
         requireNullOrAbsent(config, "modules_to_save");
         requireNullOrAbsent(config, "layers_to_transform");
         requireEmptyOrAbsent(config, "rank_pattern");
         requireEmptyOrAbsent(config, "alpha_pattern");
         try {
-            return new LoraSpec(rank, (float) alpha, (float) dropout, targets, rslora);
+            return new LoraSpec(rank, (float) alpha, (float) dropout, targets, rslora, variant);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
         }
     }
 
+    /**
+     * The (IA)^3 settings of an {@code adapter_config.json} ({@code peft_type: IA3}), resolving its module
+     * lists exactly as PEFT does over a BERT layer's linears (see {@link #matchModules}), refusing
+     * options Lamina does not apply (fan-in-fan-out, modules_to_save, per-layer selection, exclusions).
+     */
+    private static Ia3Spec ia3Spec(JsonNode config) {
+        requireFalseOrAbsent(config, "fan_in_fan_out");
+        requireNullOrAbsent(config, "modules_to_save");
+        requireNullOrAbsent(config, "layers_to_transform");
+        requireNullOrAbsent(config, "exclude_modules");
+        List<String> targets = matchModules(config, "target_modules", true);
+        List<String> feedforward = config.has("feedforward_modules") && !config.get("feedforward_modules").isNull()
+                ? matchModules(config, "feedforward_modules", false) : List.of();
+        // PEFT checks the subset rule only between lists; a regular expression only ever affects wrapped modules
+        if (config.get("feedforward_modules") != null && config.get("feedforward_modules").isTextual()) {
+            feedforward = feedforward.stream().filter(targets::contains).toList();
+        }
+        try {
+            return new Ia3Spec(targets, feedforward);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The BERT-layer modules a PEFT module selector picks: a string is a regular expression that must
+     * match the whole module name ({@code re.fullmatch}); a list entry matches a name equal to it or,
+     * for {@code target_modules}, ending in {@code "." + entry} (PEFT's {@code check_target_module_exists}),
+     * for {@code feedforward_modules} ending in the entry (PEFT's {@code _check_target_module_feedforward}).
+     * Names are tried as {@code encoder.layer.N.<path>} for every layer; a selector that picks different
+     * modules in different layers, or an entry that matches none, is refused.
+     */
+    static List<String> matchModules(JsonNode config, String field, boolean dotted) {
+        JsonNode node = config.get(field);
+        if (node == null || node.isNull()) throw new IllegalArgumentException(CONFIG + ": " + field + " is required");
+        List<String> out = new ArrayList<>();
+        boolean expanded = false; // an entry selected a module by suffix, not by its own name
+        if (node.isTextual()) {
+            Pattern p;
+            try {
+                p = Pattern.compile(node.textValue());
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw new IllegalArgumentException(CONFIG + ": " + field + " is not a valid regular expression: " + e.getDescription(), e);
+            }
+            for (String m : Ia3Spec.MODULES) {
+                boolean first = p.matcher("encoder.layer.0." + Ia3Spec.path(m)).matches();
+                for (int l = 1; l < 48; l++) {
+                    if (p.matcher("encoder.layer." + l + "." + Ia3Spec.path(m)).matches() != first) {
+                        throw new IllegalArgumentException(CONFIG + ": " + field + " selects '" + m + "' in some layers only; per-layer selection is not supported");
+                    }
+                }
+                if (first) out.add(m);
+            }
+            if (out.isEmpty()) throw new IllegalArgumentException(CONFIG + ": " + field + " '" + node.textValue() + "' matches no linear layer of a BERT encoder layer " + Ia3Spec.MODULES);
+            return out;
+        }
+        if (!node.isArray()) throw new IllegalArgumentException(CONFIG + ": " + field + " must be a list of module names or a regular expression");
+        for (JsonNode e : node) {
+            if (!e.isTextual()) throw new IllegalArgumentException(CONFIG + ": " + field + " entries must be strings, got " + e);
+            String entry = e.textValue();
+            boolean any = false;
+            for (String m : Ia3Spec.MODULES) {
+                String name = "encoder.layer.0." + Ia3Spec.path(m);
+                if (name.equals(entry) || name.endsWith(dotted ? "." + entry : entry)) {
+                    any = true;
+                    expanded |= !m.equals(entry);
+                    if (!out.contains(m)) out.add(m);
+                }
+            }
+            if (!any) throw new IllegalArgumentException(CONFIG + ": " + field + " entry '" + entry + "' matches no linear layer of a BERT encoder layer " + Ia3Spec.MODULES);
+        }
+        if (out.isEmpty() && dotted) throw new IllegalArgumentException(CONFIG + ": " + field + " is empty");
+        // exact names keep the file's order (as Lamina wrote it); names reached by suffix come in layer order
+        return expanded ? Ia3Spec.MODULES.stream().filter(out::contains).toList() : out;
+    }
+
     /** {@code adapter_model.safetensors} with exactly the expected keys and shapes, every value finite. */
-    private static Map<String, HostTensor> loraWeights(byte[] file, LoraSpec spec, int layers, int hidden) {
+    private static Map<String, HostTensor> loraWeights(byte[] file, LoraSpec spec, int layers, int hidden, int intermediate) {
+        return checkedWeights(file, expectedShapes(spec, layers, hidden, intermediate), "LoRA", "r=" + spec.rank() + (spec.dora() ? ", DoRA" : "") + ", targets " + spec.targetModules());
+    }
+
+    /** The weights file holding exactly {@code expected} (key to shape), every value finite; {@code what} describes the adapter in messages. */
+    private static Map<String, HostTensor> checkedWeights(byte[] file, SortedMap<String, long[]> expected, String type, String what) {
         Map<String, HostTensor> weights = readSafetensors(WEIGHTS, file).tensors();
-        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        int layers = expected.keySet().stream().mapToInt(k -> {
+            Matcher m = LAYER.matcher(k);
+            return m.find() ? Integer.parseInt(m.group(1)) + 1 : 0;
+        }).max().orElse(0);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             HostTensor t = weights.get(e.getKey());
-            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing LoRA weight '" + e.getKey() + "' (r=" + spec.rank() + ", targets " + spec.targetModules() + ", " + layers + " layers)");
+            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing " + type + " weight '" + e.getKey() + "' (" + what + ", " + layers + " layers)");
             if (!Arrays.equals(t.shape(), e.getValue())) {
                 throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
             }
@@ -430,10 +568,12 @@ public final class PeftAdapterFormat {
             }
         }
         for (String k : weights.keySet()) {
-            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (r=" + spec.rank() + ", targets " + spec.targetModules() + ", " + layers + " layers)");
+            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (" + what + ", " + layers + " layers)");
         }
         return weights;
     }
+
+    private static final Pattern LAYER = Pattern.compile("\\.layer\\.(\\d+)\\.");
 
     /**
      * A LoRA adapter made elsewhere with PEFT, as its directory's files: the LoRA settings, the
@@ -444,21 +584,45 @@ public final class PeftAdapterFormat {
     }
 
     /**
-     * Largest file of an imported PEFT zip once decompressed: a LoRA of rank 256 on every supported
-     * target of a 12-layer, 768-wide encoder is about 57 MB, so a zip bomb stops here, early.
+     * An adapter made elsewhere with PEFT: LoRA (incl. rsLoRA and DoRA) with its {@code lora} spec, or
+     * (IA)^3 with its {@code ia3} spec; the checked weights under PEFT keys; what the config says of its
+     * origin ({@code peft-version}, {@code base-model-name-or-path}, ...). No head: the importer builds one.
      */
-    public static final long IMPORT_MAX_FILE_BYTES = 64L * 1024 * 1024;
-
-    /** Files of a PEFT directory Lamina reads; PEFT's {@code README.md} (a model card) is accepted and ignored. */
-    public static final List<String> PEFT_FILE_NAMES = List.of(CONFIG, WEIGHTS, "README.md");
+    public record PeftImport(AdapterKind kind, LoraSpec lora, Ia3Spec ia3, SortedMap<String, HostTensor> weights, Map<String, String> details) {
+    }
 
     /**
-     * Reads a zip of a PEFT LoRA directory for a base of {@code layers} layers and width {@code hidden}.
-     * Refuses pickle weights ({@code adapter_model.bin}), adapter types other than LORA, options Lamina
-     * does not apply (DoRA, rsLoRA, fan-in-fan-out, per-module ranks), wrong shapes and NaN/Inf values,
-     * each with a message naming the file and the problem.
+     * Reads a zip of a PEFT LoRA or IA3 directory for a base of {@code layers} layers, width {@code hidden}
+     * and FFN width {@code intermediate}, with the checks of {@link #importPeftZip}.
      */
-    public static PeftLora importPeftZip(byte[] zip, int layers, int hidden) {
+    public static PeftImport importPeft(byte[] zip, int layers, int hidden, int intermediate) {
+        Map<String, byte[]> files = readPeftZip(zip);
+        JsonNode config = parseJson(CONFIG, files.get(CONFIG));
+        String peftType = text(config, "peft_type", CONFIG);
+        Map<String, String> details = originDetails(config);
+        if (peftType.equals(AdapterKind.IA3.peftType())) {
+            Ia3Spec spec = ia3Spec(config);
+            Map<String, HostTensor> weights = checkedWeights(files.get(WEIGHTS), expectedIa3Shapes(spec, layers, hidden, intermediate), "(IA)^3",
+                    "(IA)^3 targets " + spec.targetModules() + ", feed-forward " + spec.feedforwardModules());
+            return new PeftImport(AdapterKind.IA3, null, spec, new TreeMap<>(weights), details);
+        }
+        if (!peftType.equals(AdapterKind.LORA.peftType())) {
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3)");
+        }
+        LoraSpec spec = loraSpec(config);
+        return new PeftImport(AdapterKind.LORA, spec, null, new TreeMap<>(loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate)), details);
+    }
+
+    private static Map<String, String> originDetails(JsonNode config) {
+        Map<String, String> details = new TreeMap<>();
+        for (String field : List.of("peft_version", "base_model_name_or_path", "task_type", "revision")) {
+            JsonNode v = config.get(field);
+            if (v != null && v.isTextual()) details.put(field.replace('_', '-'), v.textValue());
+        }
+        return details;
+    }
+
+    private static Map<String, byte[]> readPeftZip(byte[] zip) {
         Map<String, byte[]> files;
         try {
             files = readZip(zip, PEFT_FILE_NAMES, IMPORT_MAX_FILE_BYTES);
@@ -472,19 +636,40 @@ public final class PeftAdapterFormat {
         for (String name : List.of(CONFIG, WEIGHTS)) {
             if (files.get(name) == null) throw new IllegalArgumentException("PEFT adapter is missing " + name);
         }
+        return files;
+    }
+
+    /**
+     * Largest file of an imported PEFT zip once decompressed: a LoRA of rank 256 on every supported
+     * target of a 12-layer, 768-wide encoder is about 57 MB, so a zip bomb stops here, early.
+     */
+    public static final long IMPORT_MAX_FILE_BYTES = 64L * 1024 * 1024;
+
+    /** Files of a PEFT directory Lamina reads; PEFT's {@code README.md} (a model card) is accepted and ignored. */
+    public static final List<String> PEFT_FILE_NAMES = List.of(CONFIG, WEIGHTS, "README.md");
+
+    /**
+     * Reads a zip of a PEFT LoRA directory (DoRA and rsLoRA included) for a base of {@code layers} layers and
+     * width {@code hidden}. Refuses pickle weights ({@code adapter_model.bin}), adapter types other than LORA,
+     * options Lamina does not apply (fan-in-fan-out, per-module ranks), wrong shapes and NaN/Inf values,
+     * each with a message naming the file and the problem.
+     */
+    public static PeftLora importPeftZip(byte[] zip, int layers, int hidden) {
+        return importPeftZip(zip, layers, hidden, 0);
+    }
+
+    /** {@link #importPeftZip(byte[], int, int)} for a base whose FFN is {@code intermediate} wide (needed for FFN targets). */
+    public static PeftLora importPeftZip(byte[] zip, int layers, int hidden, int intermediate) {
+        Map<String, byte[]> files = readPeftZip(zip);
         JsonNode config = parseJson(CONFIG, files.get(CONFIG));
         String peftType = text(config, "peft_type", CONFIG);
         if (!peftType.equals(AdapterKind.LORA.peftType())) {
-            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA)");
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported as a LoRA (importable here: LORA; "
+                    + "IA3 through importPeft)");
         }
         LoraSpec spec = loraSpec(config);
-        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden);
-        Map<String, String> details = new TreeMap<>();
-        for (String field : List.of("peft_version", "base_model_name_or_path", "task_type", "revision")) {
-            JsonNode v = config.get(field);
-            if (v != null && v.isTextual()) details.put(field.replace('_', '-'), v.textValue());
-        }
-        return new PeftLora(spec, new TreeMap<>(weights), details);
+        Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);
+        return new PeftLora(spec, new TreeMap<>(weights), originDetails(config));
     }
 
     /**
@@ -537,7 +722,44 @@ public final class PeftAdapterFormat {
     // ------------------------------------------------------------------ helpers
 
     /** Layer count and hidden size of a LoRA weight map; also checks that it is complete and consistent. */
-    private record Geometry(int layers, int hidden) {
+    private record Geometry(int layers, int hidden, int intermediate) {
+    }
+
+    /** Layers (from the keys), width (given) and FFN width (from the vectors, 0 when none has it) of an (IA)^3 weight map, checked complete. */
+    private static Geometry ia3GeometryOf(Ia3Spec spec, Map<String, HostTensor> weights, int hidden) {
+        if (weights.isEmpty()) throw new IllegalArgumentException("adapter has no (IA)^3 weights");
+        int maxLayer = -1;
+        for (String k : weights.keySet()) {
+            Matcher m = IA3_KEY.matcher(k);
+            if (!m.matches()) throw new IllegalArgumentException("adapter weight '" + k + "' is not a PEFT (IA)^3 key");
+            maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
+        }
+        int intermediate = 0;
+        if (spec.usesIntermediate()) {
+            String module = spec.targetModules().contains("output.dense") && spec.isFeedforward("output.dense") ? "output.dense" : "intermediate.dense";
+            HostTensor t = weights.get(Ia3Spec.peftKey(0, module));
+            if (t == null || t.shape().length != 2) throw new IllegalArgumentException("adapter is missing a 2-d '" + Ia3Spec.peftKey(0, module) + "'");
+            intermediate = (int) Math.max(t.shape()[0], t.shape()[1]);
+        }
+        SortedMap<String, long[]> expected = expectedIa3Shapes(spec, maxLayer + 1, hidden, Math.max(intermediate, 1));
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException("adapter is missing (IA)^3 weight '" + e.getKey() + "'");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException("adapter weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+        }
+        if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected (IA)^3 weights");
+        return new Geometry(maxLayer + 1, hidden, intermediate);
+    }
+
+    /** Every PEFT key an (IA)^3 adapter with this spec must have, with its shape ({@code [1, in]} feed-forward, else {@code [out, 1]}). */
+    public static SortedMap<String, long[]> expectedIa3Shapes(Ia3Spec spec, int layers, int hidden, int intermediate) {
+        SortedMap<String, long[]> out = new TreeMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (String m : spec.targetModules()) out.put(Ia3Spec.peftKey(l, m), spec.shape(m, hidden, intermediate));
+        }
+        return out;
     }
 
     private static Geometry geometryOf(LoraSpec spec, Map<String, HostTensor> weights) {
@@ -547,19 +769,27 @@ public final class PeftAdapterFormat {
         for (String k : weights.keySet()) {
             Matcher m = KEY.matcher(k);
             if (!m.matches()) throw new IllegalArgumentException("adapter weight '" + k + "' is not a PEFT LoRA key");
+            if (m.group(3) == null && !spec.dora()) throw new IllegalArgumentException("adapter weight '" + k + "' is a DoRA magnitude but the spec is not DoRA");
             maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
-            modules.add(m.group(2));
+            modules.add(BertModules.moduleOfPath(m.group(2)));
         }
         if (!modules.equals(new TreeSet<>(spec.targetModules()))) {
             throw new IllegalArgumentException("adapter weights cover modules " + modules + " but spec targets " + spec.targetModules());
         }
-        HostTensor first = weights.get(LoraSpec.peftKey(0, spec.targetModules().get(0), 'A'));
-        if (first == null || first.shape().length != 2) {
-            throw new IllegalArgumentException("adapter is missing a 2-d '" + LoraSpec.peftKey(0, spec.targetModules().get(0), 'A') + "'");
+        // the width from a factor whose input is hidden-wide (B's rows for the FFN output), the FFN width from an FFN target
+        int hidden = -1, intermediate = 0;
+        for (String module : spec.targetModules()) {
+            HostTensor a = weights.get(LoraSpec.peftKey(0, module, 'A')), b = weights.get(LoraSpec.peftKey(0, module, 'B'));
+            for (char f : new char[]{'A', 'B'}) {
+                HostTensor t = f == 'A' ? a : b;
+                if (t == null || t.shape().length != 2) throw new IllegalArgumentException("adapter is missing LoRA weight '" + LoraSpec.peftKey(0, module, f) + "' (2-d)");
+            }
+            if (hidden < 0) hidden = (int) (module.equals("output.dense") ? b.shape()[0] : a.shape()[1]);
+            if (module.equals("intermediate.dense")) intermediate = (int) b.shape()[0];
+            if (module.equals("output.dense")) intermediate = (int) a.shape()[1];
         }
-        int hidden = (int) first.shape()[1];
         int layers = maxLayer + 1;
-        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden);
+        SortedMap<String, long[]> expected = expectedShapes(spec, layers, hidden, Math.max(intermediate, 1));
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             HostTensor t = weights.get(e.getKey());
             if (t == null) throw new IllegalArgumentException("adapter is missing LoRA weight '" + e.getKey() + "'");
@@ -568,16 +798,30 @@ public final class PeftAdapterFormat {
             }
         }
         if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected LoRA weights");
-        return new Geometry(layers, hidden);
+        return new Geometry(layers, hidden, intermediate);
     }
 
-    /** Every PEFT key a LoRA adapter with this spec must have, with its shape. */
+    /** Every PEFT key a LoRA adapter with this spec (attention projections only) must have, with its shape. */
     public static SortedMap<String, long[]> expectedShapes(LoraSpec spec, int layers, int hidden) {
+        return expectedShapes(spec, layers, hidden, 0);
+    }
+
+    /**
+     * Every PEFT key a LoRA adapter with this spec must have, with its shape: {@code A [r, in]}, {@code B [out, r]}
+     * and with DoRA {@code lora_magnitude_vector [out]}, for a base of FFN width {@code intermediate}
+     * (0 when unknown: then only attention-projection targets are accepted).
+     */
+    public static SortedMap<String, long[]> expectedShapes(LoraSpec spec, int layers, int hidden, int intermediate) {
         SortedMap<String, long[]> out = new TreeMap<>();
         for (int l = 0; l < layers; l++) {
             for (String m : spec.targetModules()) {
-                out.put(LoraSpec.peftKey(l, m, 'A'), new long[]{spec.rank(), hidden});
-                out.put(LoraSpec.peftKey(l, m, 'B'), new long[]{hidden, spec.rank()});
+                if (intermediate < 1 && BertModules.usesIntermediate(m)) {
+                    throw new IllegalArgumentException("LoRA on '" + m + "' needs the base's FFN width to check its shapes");
+                }
+                int in = BertModules.inFeatures(m, hidden, intermediate), outF = BertModules.outFeatures(m, hidden, intermediate);
+                out.put(LoraSpec.peftKey(l, m, 'A'), new long[]{spec.rank(), in});
+                out.put(LoraSpec.peftKey(l, m, 'B'), new long[]{outF, spec.rank()});
+                if (spec.dora()) out.put(LoraSpec.magnitudeKey(l, m), new long[]{outF}); // PEFT: [out_features]
             }
         }
         return out;

@@ -63,6 +63,15 @@ final class MergeInputs {
             Adapter a = adapters.get(i);
             if (a == null) throw new IllegalArgumentException("adapter " + i + " is null");
             if (a.kind() != AdapterKind.LORA) throw new IllegalArgumentException("adapter " + i + " is " + a.kind() + ", merging needs LORA adapters");
+            // DoRA is refused, not approximated: its magnitudes rescale W + ΔW per row, so summing or trimming
+            // its ΔW (TIES, DARE, task arithmetic) would silently drop the magnitudes (docs/decisions.md).
+            if (!a.isStackableLora()) {
+                try {
+                    a.requireStackableLora("merging");
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("adapter " + i + ": " + e.getMessage(), e);
+                }
+            }
             if (a.head() == null) throw new IllegalArgumentException("adapter " + i + " has no head");
             if (a.baseFingerprint() == null || !a.baseFingerprint().equals(first.baseFingerprint())) {
                 throw new IllegalArgumentException("adapter " + i + " has base fingerprint " + a.baseFingerprint()

@@ -34,6 +34,7 @@ public final class TaskArithmeticMerge {
     /** The weight update {@code s · B · A} an adapter applies at one site, as [out, in]. */
     public static HostTensor deltaWeight(Adapter adapter, int layer, String module) {
         if (adapter == null) throw new IllegalArgumentException("adapter must not be null");
+        adapter.requireLinearLora("a LoRA delta weight");
         HostTensor a = adapter.weights().get(LoraSpec.peftKey(layer, module, 'A'));
         HostTensor b = adapter.weights().get(LoraSpec.peftKey(layer, module, 'B'));
         if (a == null || b == null) throw new IllegalArgumentException("adapter has no LoRA weights at layer " + layer + " " + module);

@@ -17,6 +17,10 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.ia3.Ia3Layer;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lora.Dora;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.tensor.HostTensor;
@@ -310,6 +314,7 @@ public final class BaseModel {
      * @return {@code [ids.size()][hidden]} in the order of {@code ids}
      */
     public float[][] embedTokens(List<long[]> ids, LoraSpec specOrNull, Map<String, HostTensor> loraOrNull) {
+        if (specOrNull != null && loraOrNull != null && !specOrNull.attentionOnly()) return embedUnmerged(ids, specOrNull, loraOrNull, null);
         float[][] out = new float[ids.size()][];
         if (ids.isEmpty()) return out;
         Integer[] order = new Integer[ids.size()];
@@ -347,9 +352,18 @@ public final class BaseModel {
      * @return {@code [ids.size(), hidden]} mean-pooled, L2-normalised embeddings
      */
     public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays lora, boolean training) {
+        return encode(manager, ids, lora, null, training);
+    }
+
+    /**
+     * {@link #encode(NDManager, List, LoraArrays, boolean)} with a LoRA (plain, DoRA or MoRA) or an
+     * (IA)^3 adapter, or neither (the base model); not both.
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays loraOrNull, Ia3Arrays ia3OrNull, boolean training) {
+        if (loraOrNull != null && ia3OrNull != null) throw new IllegalArgumentException("one adapter at a time: LoRA or (IA)^3");
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, lora, training);
+        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, training, null);
     }
 
     /**
@@ -380,14 +394,14 @@ public final class BaseModel {
     public NDArray encode(NDManager manager, List<long[]> ids, QkvHook hook) {
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, null, false, hook);
+        return forward(manager, ids, qkv, null, null, false, hook);
     }
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training) {
-        return forward(mgr, ids, qkvWeights, lora, training, null);
+        return forward(mgr, ids, qkvWeights, lora, null, training, null);
     }
 
-    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training, QkvHook hook) {
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -430,37 +444,96 @@ public final class BaseModel {
             NDArray v = parts.get(2);
             if (lora != null) {
                 List<String> targets = lora.spec().targetModules();
-                float scaling = lora.spec().scaling();
-                float dropout = lora.spec().dropout();
                 for (int t = 0; t < targets.size(); t++) {
-                    NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
                     String target = targets.get(t);
-                    float s = target.equals("query") ? scaling / (float) Math.sqrt(headDim) : scaling;
-                    // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
-                    NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
-                    if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
-                    NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
-                    switch (target) {
-                        case "query" -> q = q.add(delta);
-                        case "key" -> k = k.add(delta);
-                        case "value" -> v = v.add(delta);
-                        default -> throw new IllegalArgumentException("unsupported LoRA target " + target);
+                    int m = QKV.indexOf(target);
+                    if (m < 0) continue; // attention output and FFN targets are applied at their own linears below
+                    float fold = m == 0 ? 1f / (float) Math.sqrt(headDim) : 1f;
+                    NDArray projected = m == 0 ? q : m == 1 ? k : v;
+                    NDArray delta = loraDelta(mgr, lora, l, t, x, projected, qkvBlock(qkvWeights[l], m), qkvBlock(w.qkvB(), m), fold, training);
+                    switch (m) {
+                        case 0 -> q = q.add(delta);
+                        case 1 -> k = k.add(delta);
+                        default -> v = v.add(delta);
                     }
                 }
+            }
+            if (ia3 != null) {
+                q = ia3Projection(ia3, l, "query", x, q, qkvWeights[l], w.qkvB());
+                k = ia3Projection(ia3, l, "key", x, k, qkvWeights[l], w.qkvB());
+                v = ia3Projection(ia3, l, "value", x, v, qkvWeights[l], w.qkvB());
             }
             NDArray qh = q.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray kt = k.reshape(b, len, heads, headDim).transpose(0, 2, 3, 1);   // [B, h, d, L]
             NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray probs = qh.matMul(kt).add(maskArray).softmax(-1);              // [B, h, L, L]
             NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
-            NDArray attn = Linear.linear(context, w.attnOutW(), w.attnOutB()).singletonOrThrow();
+            NDArray attn = adaptedLinear(mgr, lora, ia3, l, "attention.output.dense", context, w.attnOutW(), w.attnOutB(), training);
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
-            NDArray inner = Activation.gelu(Linear.linear(x, w.ffnInW(), w.ffnInB()).singletonOrThrow());
-            NDArray ffn = Linear.linear(inner, w.ffnOutW(), w.ffnOutB()).singletonOrThrow();
+            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, l, "intermediate.dense", x, w.ffnInW(), w.ffnInB(), training));
+            NDArray ffn = adaptedLinear(mgr, lora, ia3, l, "output.dense", inner, w.ffnOutW(), w.ffnOutB(), training);
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
         return pooled.normalize(2, 1, 1e-12);
+    }
+
+    private static final List<String> QKV = List.of("query", "key", "value");
+
+    /** Rows {@code [m*H, (m+1)*H)} of a fused Q|K|V weight {@code [3H, H]} or bias {@code [3H]}: query, key or value. */
+    private NDArray qkvBlock(NDArray fused, int m) {
+        return fused.get(new NDIndex(m * hidden + ":" + (m + 1) * hidden));
+    }
+
+    /**
+     * (IA)^3 on one of the fused projections: output scaled ({@code proj ⊙ l}, bias included, as PEFT)
+     * or, for a feed-forward module, the projection recomputed on the scaled input {@code (x ⊙ l) W^T + b}.
+     */
+    private NDArray ia3Projection(Ia3Arrays ia3, int layer, String module, NDArray x, NDArray proj, NDArray qkvW, NDArray qkvB) {
+        NDArray l = ia3.of(layer, module);
+        if (l == null) return proj;
+        if (!ia3.spec().isFeedforward(module)) return Ia3Layer.scaleOutput(proj, l);
+        int m = QKV.indexOf(module);
+        return Ia3Layer.forward(x, qkvBlock(qkvW, m), qkvBlock(qkvB, m), l, true);
+    }
+
+    /**
+     * The LoRA update of target {@code t} for one linear, {@code [N, out]}: {@code s · dropout(x) A^T B^T} (MoRA:
+     * gated per token), or DoRA's {@code (m/n − 1) ⊙ W x_d + (m/n) ⊙ s B A x_d}.
+     *
+     * @param baseOut the linear's output on {@code x}, {@code x W^T + b}
+     * @param fold    factor folded into {@code weight} and {@code bias} (the attention scale on the query), also applied to the update
+     */
+    private static NDArray loraDelta(NDManager mgr, LoraArrays lora, int l, int t, NDArray x, NDArray baseOut, NDArray weight, NDArray bias,
+                                     float fold, boolean training) {
+        float dropout = lora.spec().dropout();
+        NDArray in = training && dropout > 0 ? Dropout.dropout(x, dropout, true).singletonOrThrow() : x;
+        float s = lora.spec().scaling() * fold;
+        // Not mul(s): autograd saves the scale for backward (see Autograd#constant).
+        NDArray h = in.matMul(lora.a()[l][t].transpose());                         // [N, R]
+        if (lora.gate() != null) h = h.mul(expertWeights(mgr, h, lora.gate()));
+        NDArray delta = h.matMul(lora.b()[l][t].transpose()).mul(Autograd.constant(mgr, s));
+        if (lora.magnitude() == null) return delta;
+        NDArray norm = Dora.weightNorm(weight, lora.a()[l][t], lora.b()[l][t], s, fold);
+        // W x without bias: from the output already computed when the input is x itself
+        NDArray wx = in == x ? baseOut.sub(bias) : in.matMul(weight.transpose());
+        return Dora.delta(mgr, wx, delta, lora.magnitude()[l][t], norm);
+    }
+
+    /** One of the linears after attention, with the adapter's (IA)^3 vector or LoRA update when it targets it. */
+    private static NDArray adaptedLinear(NDManager mgr, LoraArrays lora, Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight,
+                                         NDArray bias, boolean training) {
+        if (ia3 != null) return ia3Linear(ia3, layer, module, in, weight, bias);
+        NDArray out = Linear.linear(in, weight, bias).singletonOrThrow();
+        int t = lora == null ? -1 : lora.spec().targetModules().indexOf(module);
+        return t < 0 ? out : out.add(loraDelta(mgr, lora, layer, t, in, out, weight, bias, 1f, training));
+    }
+
+    /** A linear layer with (IA)^3's vector on its input (feed-forward module) or its output, or plain without one. */
+    private static NDArray ia3Linear(Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight, NDArray bias) {
+        NDArray l = ia3 == null ? null : ia3.of(layer, module);
+        if (l == null) return Linear.linear(in, weight, bias).singletonOrThrow();
+        return Ia3Layer.forward(in, weight, bias, l, ia3.spec().isFeedforward(module));
     }
 
     /**
@@ -487,36 +560,141 @@ public final class BaseModel {
     }
 
     /**
-     * Inference with an adapter: LoRA merged into the projection weights, MoRA (whose gate is not
-     * linear) applied unmerged. {@code adapterOrNull == null} is the base model.
+     * Inference with an adapter: LoRA (and DoRA, as {@code (m/‖W + sBA‖) ⊙ (W + sBA)}) on the attention
+     * projections merged into the fused Q|K|V weights; MoRA (whose gate is not linear), LoRA on the
+     * attention output or FFN, and (IA)^3 applied unmerged in the forward. {@code adapterOrNull == null}
+     * is the base model.
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
-        if (adapterOrNull == null || adapterOrNull.gate() == null) {
+        if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
+        if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
-        Adapter a = adapterOrNull;
+        return embedUnmerged(ids, adapterOrNull.spec(), adapterOrNull.weights(), adapterOrNull.gate());
+    }
+
+    /**
+     * Inference with the LoRA applied unmerged (MoRA, whose gate is not linear, and LoRA on the attention
+     * output or the FFN, whose weights are not copied per call), in batches of {@value #INFERENCE_BATCH}.
+     */
+    private float[][] embedUnmerged(List<long[]> ids, LoraSpec spec, Map<String, HostTensor> weights, RankGate gate) {
         float[][] out = new float[ids.size()][];
         boolean grad = Autograd.disable();
         try (NDManager mgr = manager.newSubManager()) {
-            int targets = a.spec().targetModules().size();
+            int targets = spec.targetModules().size();
             NDArray[][] aa = new NDArray[layers.length][targets];
             NDArray[][] bb = new NDArray[layers.length][targets];
+            NDArray[][] mm = spec.dora() ? new NDArray[layers.length][targets] : null;
             for (int l = 0; l < layers.length; l++) {
                 for (int t = 0; t < targets; t++) {
-                    HostTensor ha = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'A'));
-                    HostTensor hb = a.weights().get(LoraSpec.peftKey(l, a.spec().targetModules().get(t), 'B'));
-                    if (ha == null || hb == null) throw new IllegalArgumentException("MoRA adapter lacks factors of layer " + l);
+                    String module = spec.targetModules().get(t);
+                    HostTensor ha = weights.get(LoraSpec.peftKey(l, module, 'A'));
+                    HostTensor hb = weights.get(LoraSpec.peftKey(l, module, 'B'));
+                    if (ha == null || hb == null) throw new IllegalArgumentException("adapter lacks LoRA factors of layer " + l + " " + module);
+                    int in = io.lamina.engine.adapter.BertModules.inFeatures(module, hidden, intermediateSize());
+                    int outF = io.lamina.engine.adapter.BertModules.outFeatures(module, hidden, intermediateSize());
+                    if (gate == null) {
+                        checkShape(ha, spec.rank(), in, LoraSpec.peftKey(l, module, 'A'));
+                        checkShape(hb, outF, spec.rank(), LoraSpec.peftKey(l, module, 'B'));
+                    }
                     aa[l][t] = mgr.create(ha.data(), new Shape(ha.shape())).toDevice(device, false);
                     bb[l][t] = mgr.create(hb.data(), new Shape(hb.shape())).toDevice(device, false);
+                    if (mm != null) {
+                        HostTensor hm = weights.get(LoraSpec.magnitudeKey(l, module));
+                        if (hm == null || hm.data().length != outF) throw new IllegalArgumentException("DoRA adapter lacks a [" + outF + "] '" + LoraSpec.magnitudeKey(l, module) + "'");
+                        mm[l][t] = mgr.create(hm.data(), new Shape(outF)).toDevice(device, false);
+                    }
                 }
             }
-            LoraArrays lora = new LoraArrays(a.spec(), aa, bb, a.gate());
+            LoraArrays lora = new LoraArrays(spec, aa, bb, gate, mm);
             for (int start = 0; start < ids.size(); start += INFERENCE_BATCH) {
                 int end = Math.min(ids.size(), start + INFERENCE_BATCH);
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
                     float[] flat = encode(mgr, ids.subList(start, end), lora, false).toFloatArray();
                     for (int i = start; i < end; i++) out[i] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /**
+     * (IA)^3 inference, unmerged: the vectors are applied in the forward (merging them would need
+     * per-call copies of the attention-output and FFN weights, which cost more than the products).
+     */
+    private float[][] embedIa3(List<long[]> ids, Adapter a) {
+        Ia3Spec spec = a.ia3();
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            NDArray[][] vectors = new NDArray[layers.length][spec.targetModules().size()];
+            for (int l = 0; l < layers.length; l++) {
+                for (int t = 0; t < spec.targetModules().size(); t++) {
+                    String module = spec.targetModules().get(t);
+                    String key = Ia3Spec.peftKey(l, module);
+                    HostTensor v = a.weights().get(key);
+                    if (v == null) throw new IllegalArgumentException("(IA)^3 adapter lacks " + key);
+                    long[] expected = spec.shape(module, hidden, intermediateSize());
+                    if (!Arrays.equals(v.shape(), expected)) {
+                        throw new IllegalArgumentException(key + " has shape " + Arrays.toString(v.shape()) + ", expected " + Arrays.toString(expected));
+                    }
+                    vectors[l][t] = mgr.create(v.data(), new Shape(v.data().length)).toDevice(device, false);
+                }
+            }
+            Ia3Arrays ia3 = new Ia3Arrays(spec, vectors);
+            Integer[] order = new Integer[ids.size()];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
+            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
+                int end = Math.min(order.length, start + INFERENCE_BATCH);
+                List<long[]> batch = new ArrayList<>(end - start);
+                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    float[] flat = encode(mgr, batch, null, ia3, false).toFloatArray();
+                    for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /** Width of the feed-forward layer (1536 for MiniLM). */
+    public int intermediateSize() { return (int) layers[0].ffnInW().getShape().get(0); }
+
+    /**
+     * DoRA's initial magnitudes, PEFT's {@code DoraLinearLayer.update_layer}: for every layer and target,
+     * {@code ‖W + s B A‖} per output feature for the given factors (with B = 0, the row norms of W),
+     * keyed by {@link LoraSpec#magnitudeKey}. Computed exactly as the forward computes its norm, so the
+     * adapted model starts equal to the model with plain LoRA factors (the base model when B = 0).
+     */
+    public Map<String, HostTensor> doraMagnitudes(LoraSpec spec, Map<String, HostTensor> factors) {
+        Map<String, HostTensor> out = new java.util.TreeMap<>();
+        float qScale = (float) (1.0 / Math.sqrt(hidden / (double) heads));
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            for (int l = 0; l < layers.length; l++) {
+                for (String module : spec.targetModules()) {
+                    HostTensor a = factors.get(LoraSpec.peftKey(l, module, 'A'));
+                    HostTensor bT = factors.get(LoraSpec.peftKey(l, module, 'B'));
+                    if (a == null || bT == null) throw new IllegalArgumentException("no LoRA factors for layer " + l + " " + module);
+                    int m = QKV.indexOf(module);
+                    float fold = m == 0 ? qScale : 1f;
+                    NDArray weight = switch (module) {
+                        case "attention.output.dense" -> layers[l].attnOutW();
+                        case "intermediate.dense" -> layers[l].ffnInW();
+                        case "output.dense" -> layers[l].ffnOutW();
+                        default -> qkvBlock(layers[l].qkvW(), m);
+                    };
+                    NDArray norm = Dora.weightNorm(weight, mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false),
+                            mgr.create(bT.data(), new Shape(bT.shape())).toDevice(device, false), spec.scaling() * fold, fold);
+                    out.put(LoraSpec.magnitudeKey(l, module), new HostTensor(new long[]{weight.getShape().get(0)}, norm.toFloatArray()));
                 }
             }
         } finally {
@@ -546,10 +724,21 @@ public final class BaseModel {
                 if (a == null || bT == null) throw new IllegalArgumentException("adapter lacks LoRA factors for layer " + l + " " + module);
                 checkShape(a, spec.rank(), hidden, LoraSpec.peftKey(l, module, 'A'));
                 checkShape(bT, hidden, spec.rank(), LoraSpec.peftKey(l, module, 'B'));
-                float s = spec.scaling() * (m == 0 ? qScale : 1f);
+                float fold = m == 0 ? qScale : 1f;
+                float s = spec.scaling() * fold;
                 NDArray aArr = manager.create(a.data(), new Shape(spec.rank(), hidden));
                 NDArray bArr = manager.create(bT.data(), new Shape(hidden, spec.rank()));
                 blocks[m] = bArr.matMul(aArr).mul(s); // [out, in]
+                if (spec.variant().hasMagnitude()) {
+                    // DoRA merged (PEFT's merge): W' = (m / ‖W + sBA‖)[:, None] ⊙ (W + sBA); stored as W' − W
+                    String mk = LoraSpec.magnitudeKey(l, module);
+                    HostTensor mag = lora.get(mk);
+                    if (mag == null || mag.data().length != hidden) throw new IllegalArgumentException("DoRA adapter lacks a [" + hidden + "] '" + mk + "'");
+                    NDArray wBlock = qkvBlock(layers[l].qkvW(), m);
+                    NDArray norm = Dora.weightNorm(wBlock, aArr, bArr, s, fold);
+                    NDArray scale = manager.create(mag.data(), new Shape(hidden, 1)).div(norm.reshape(hidden, 1));
+                    blocks[m] = wBlock.add(blocks[m]).mul(scale).sub(wBlock);
+                }
                 any = true;
             }
             if (!any) continue;

@@ -143,13 +143,15 @@ public final class MixedAdapterEncoder {
      * @return {@code [ids.size()][hidden]} in the order of {@code ids}
      */
     private static boolean gated(LoraBlend b) {
-        return b != null && b.adapters().stream().anyMatch(a -> a.gate() != null);
+        return b != null && b.adapters().stream().anyMatch(a -> !a.isStackableLora());
     }
 
     /**
-     * MoRA's gate is not linear in the factors, so its rows cannot share the stacked LoRA pass: each
-     * MoRA adapter's rows run through the base model's own forward with that adapter, the others
-     * through the mixed pass. A MoRA adapter can only be used alone with weight 1.
+     * MoRA's gate is not linear in the factors, DoRA rescales each row of {@code W + ΔW} by its own
+     * norm and (IA)^3 multiplies activations, so their rows cannot share the stacked LoRA pass (which
+     * adds {@code x A^T B^T} to the base projection): each such adapter's rows run through the base
+     * model's own forward with that adapter, the others through the mixed pass. Such an adapter can
+     * only be used alone with weight 1.
      */
     private float[][] withGatedRows(List<long[]> ids, List<LoraBlend> blendPerRow) {
         float[][] out = new float[ids.size()][];
@@ -162,7 +164,8 @@ public final class MixedAdapterEncoder {
                 continue;
             }
             if (b.adapters().size() != 1 || b.weight(0) != 1f) {
-                throw new IllegalArgumentException("a MoRA adapter is gated per token and cannot be blended with weights or other adapters");
+                Adapter odd = b.adapters().stream().filter(a -> !a.isStackableLora()).findFirst().orElseThrow();
+                odd.requireStackableLora("a weighted blend or a stack of adapters");
             }
             gatedRows.computeIfAbsent(b.adapters().get(0), k -> new ArrayList<>()).add(i);
         }
@@ -438,6 +441,7 @@ public final class MixedAdapterEncoder {
             for (Adapter a : b.adapters()) {
                 if (!checked.add(a)) continue;
                 if (a.kind() != AdapterKind.LORA) throw new IllegalArgumentException("mixed batching supports LoRA adapters, not " + a.kind());
+                a.requireStackableLora("mixed batching of stacked deltas");
                 if (a.baseFingerprint() != null && !a.baseFingerprint().equals(base.fingerprint())) {
                     throw new IllegalArgumentException("adapter was made for base " + a.baseFingerprint() + ", not " + base.fingerprint());
                 }

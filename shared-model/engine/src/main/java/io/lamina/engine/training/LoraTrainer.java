@@ -8,7 +8,10 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.ia3.Ia3Init;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
@@ -17,6 +20,7 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.model.Ia3Arrays;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.AdamW.Param;
@@ -49,14 +53,22 @@ import java.util.TreeMap;
  * cross-entropy. Optimiser: AdamW with decoupled weight decay (LoRA factors only: the head is
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
+ * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
+ * rank-1 experts, or (IA)^3 vectors ({@link TrainingRequest#ia3}); the same head, schedule and checkpoints
+ * for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
+ * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
+ * weights are the result and {@code patience} epochs without improvement stop the run.
+ *
  * <p>Determinism and resume: epoch {@code e} orders its examples with {@code Random(seed + e)},
  * dropout is reseeded from {@code (seed, step)} before every step, and a checkpoint holds the
  * factors, the raw prototypes, the AdamW moments and the step, so a run resumed from step
  * {@code k} takes exactly the steps an uninterrupted run would. The checkpoint is cleared when
  * the run completes; one whose run signature (data, specs, base) differs is ignored.
  *
- * <p>The adapter's provenance ({@code trained}) records seed, steps, epochs, train-examples,
- * final-loss (mean batch loss of the last epoch), lr and device, plus the request's details.
+ * <p>The adapter's provenance ({@code trained}) records seed, steps (taken), epochs, train-examples,
+ * final-loss (mean batch loss of the last epoch), lr and device, plus the request's details; with
+ * accumulation gradient-accumulation and effective-batch-size; with validation validation-examples,
+ * best-epoch, best-validation-loss and stopped-at-epoch (epochs count from 0).
  *
  * <p>DJL permits one {@code GradientCollector} per process, so steps of concurrent runs are
  * serialised; inference ({@link BaseModel#embed}) is not affected.
@@ -84,29 +96,35 @@ public final class LoraTrainer {
     public Adapter train(TrainingRequest r) {
         TrainingSpec ts = r.training();
         LoraSpec spec = r.lora();
-        int n = r.train().size();
         int classes = r.labels().size();
         int hidden = base.hiddenSize();
         int layers = base.layers();
+        Map<String, Integer> labelIndex = new HashMap<>();
+        for (int c = 0; c < classes; c++) labelIndex.put(r.labels().get(c), c);
+        // validation: a held-out share of each class, chosen by the seed (the rest trains)
+        List<List<LabeledText>> split = validationSplit(r.train(), ts.validationFraction(), ts.seed());
+        List<LabeledText> trainPart = split.get(0), validation = split.get(1);
+        int n = trainPart.size();
 
         List<String> texts = new ArrayList<>(n);
         int[] y = new int[n];
-        Map<String, Integer> labelIndex = new HashMap<>();
-        for (int c = 0; c < classes; c++) labelIndex.put(r.labels().get(c), c);
         for (int i = 0; i < n; i++) {
-            LabeledText t = r.train().get(i);
+            LabeledText t = trainPart.get(i);
             texts.add(t.text());
             y[i] = labelIndex.get(t.label());
         }
         List<long[]> ids = base.tokenize(texts, ts.maxLength());
+        List<long[]> validationIds = base.tokenize(validation.stream().map(LabeledText::text).toList(), ts.maxLength());
+        int[] validationY = validation.stream().mapToInt(t -> labelIndex.get(t.label())).toArray();
 
-        int stepsPerEpoch = (n + ts.batchSize() - 1) / ts.batchSize();
+        // an optimizer step takes batchSize * gradientAccumulation examples, in micro-batches of batchSize
+        int stepsPerEpoch = (n + ts.effectiveBatchSize() - 1) / ts.effectiveBatchSize();
         int totalSteps = ts.epochs() * stepsPerEpoch;
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
         // MoRA: the warm start's experts stay frozen in front of this run's new ones.
         Map<String, HostTensor> frozen = frozenExperts(r);
-        Map<String, HostTensor> initial = r.gateOrNull() != null
-                ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), ts.seed()) : initialLora(r);
+        Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
+                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed()) : initialLora(r);
         String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
@@ -119,17 +137,21 @@ public final class LoraTrainer {
             int startStep = 0;
             double epochLossSum = 0;
             int epochLossCount = 0;
+            EarlyStopping early = new EarlyStopping(ts.patience());
             if (checkpoint.isPresent()) {
                 start.putAll(checkpoint.get().tensors());
                 Map<String, String> meta = checkpoint.get().metadata();
                 startStep = Integer.parseInt(meta.get("step"));
                 epochLossSum = Double.parseDouble(meta.get("epoch-loss-sum"));
                 epochLossCount = Integer.parseInt(meta.get("epoch-loss-count"));
+                early.restore(meta, checkpoint.get().tensors());
                 log.info("resuming LoRA training from checkpoint at step {}/{}", startStep, totalSteps);
             } else {
                 start.putAll(initial);
                 // Fresh factors have B = 0, so the initial adapter embeds exactly as the base model does.
+                // Fresh (IA)^3 vectors are ones and fresh DoRA magnitudes the norms of W + sBA: also the base model.
                 float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
+                        : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
                         : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
                         : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
@@ -137,32 +159,69 @@ public final class LoraTrainer {
 
             // Parameters and moments: one NDArray each, updated in place for the whole run.
             List<Param> params = new ArrayList<>();
-            NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
-            NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
-            for (int l = 0; l < layers; l++) {
-                for (int t = 0; t < spec.targetModules().size(); t++) {
-                    String module = spec.targetModules().get(t);
-                    Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, ts.weightDecay());
-                    Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, ts.weightDecay());
-                    params.add(pa);
-                    params.add(pb);
-                    a[l][t] = pa.value();
-                    b[l][t] = pb.value();
+            Encoder encoder;
+            if (r.ia3() != null) {
+                // (IA)^3 vectors: no weight decay, which would pull the scales toward 0 (features off), not toward 1 (the base).
+                Ia3Spec ia3 = r.ia3();
+                NDArray[][] stored = new NDArray[layers][ia3.targetModules().size()];
+                for (int l = 0; l < layers; l++) {
+                    for (int t = 0; t < ia3.targetModules().size(); t++) {
+                        Param p = newParam(mgr, Ia3Spec.peftKey(l, ia3.targetModules().get(t)), start, 0f);
+                        params.add(p);
+                        stored[l][t] = p.value();
+                    }
                 }
+                encoder = (m, batchIds) -> {
+                    // flat views made inside the step's recording, so backward reaches the stored [out,1]/[1,in] parameters
+                    NDArray[][] flat = new NDArray[layers][];
+                    for (int l = 0; l < layers; l++) {
+                        flat[l] = new NDArray[stored[l].length];
+                        for (int t = 0; t < stored[l].length; t++) flat[l][t] = stored[l][t].reshape(stored[l][t].getShape().size());
+                    }
+                    return base.encode(m, batchIds, null, new Ia3Arrays(ia3, flat), true);
+                };
+            } else {
+                NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
+                NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
+                NDArray[][] magnitude = spec.dora() ? new NDArray[layers][spec.targetModules().size()] : null;
+                for (int l = 0; l < layers; l++) {
+                    for (int t = 0; t < spec.targetModules().size(); t++) {
+                        String module = spec.targetModules().get(t);
+                        Param pa = newParam(mgr, LoraSpec.peftKey(l, module, 'A'), start, ts.weightDecay());
+                        Param pb = newParam(mgr, LoraSpec.peftKey(l, module, 'B'), start, ts.weightDecay());
+                        params.add(pa);
+                        params.add(pb);
+                        a[l][t] = pa.value();
+                        b[l][t] = pb.value();
+                        if (magnitude != null) {
+                            // DoRA magnitudes: no weight decay, which would shrink the layer's row norms toward 0, not toward W's.
+                            Param pm = newParam(mgr, LoraSpec.magnitudeKey(l, module), start, 0f);
+                            params.add(pm);
+                            magnitude[l][t] = pm.value();
+                        }
+                    }
+                }
+                java.util.function.Supplier<LoraArrays> lora = magnitude != null
+                        ? fixed(new LoraArrays(spec, a, b, null, magnitude)) : loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
+                encoder = (m, batchIds) -> base.encode(m, batchIds, lora.get(), true);
             }
-            java.util.function.Supplier<LoraArrays> lora = loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
-            log.info("training LoRA r={} on {} examples, {} classes: {} steps on {}", spec.rank(), n, classes, totalSteps, base.device());
+            if (r.ia3() != null) {
+                log.info("training (IA)^3 on {} on {} examples, {} classes: {} steps on {}", r.ia3().targetModules(), n, classes, totalSteps, base.device());
+            } else {
+                log.info("training {} r={} on {} examples, {} classes: {} steps on {}", spec.dora() ? "DoRA" : "LoRA", spec.rank(), n, classes, totalSteps, base.device());
+            }
 
             int cachedEpoch = -1;
             int[][] batches = null;
             float lastEpochMeanLoss = epochLossCount > 0 ? (float) (epochLossSum / epochLossCount) : Float.NaN;
-            for (int step = startStep; step < totalSteps; step++) {
+            int stepsTaken = startStep;
+            for (int step = startStep; step < totalSteps && !early.stopped(); step++) {
                 int epoch = step / stepsPerEpoch;
                 if (epoch != cachedEpoch) {
-                    batches = epochBatches(ids, ts.seed(), epoch, ts.batchSize());
+                    batches = epochBatches(ids, ts.seed(), epoch, ts.effectiveBatchSize());
                     cachedEpoch = epoch;
                 }
                 if (step % stepsPerEpoch == 0) {
@@ -175,7 +234,7 @@ public final class LoraTrainer {
                 float loss;
                 synchronized (STEP_LOCK) {
                     synchronized (Autograd.STEP_LOCK) {
-                        loss = step(mgr, ids, y, classes, batch, lora, head, params, anchors, step, lr, ts);
+                        loss = step(mgr, ids, y, classes, batch, encoder, head, params, anchors, step, lr, ts);
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -184,8 +243,19 @@ public final class LoraTrainer {
                 epochLossCount++;
                 lastEpochMeanLoss = (float) (epochLossSum / epochLossCount);
                 int done = step + 1;
-                if (r.checkpointsOrNull() != null && ts.checkpointEvery() > 0 && done % ts.checkpointEvery() == 0 && done < totalSteps) {
-                    r.checkpointsOrNull().save(checkpointBytes(params, done, signature, epochLossSum, epochLossCount));
+                stepsTaken = done;
+                if (!validation.isEmpty() && done % stepsPerEpoch == 0) {
+                    // end of an epoch: score the current weights on the held-out examples, keep the best
+                    Map<String, HostTensor> current = new TreeMap<>();
+                    for (Param p : params) current.put(p.key(), HostTensor.of(p.value()));
+                    Adapter now = adapterOf(r, frozen, current, new PrototypeHead(r.labels(),
+                            HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE), null);
+                    float validationLoss = validationLoss(now, validationIds, validationY);
+                    early.epochEnded(epoch, validationLoss, current);
+                    log.info("epoch {}: validation loss {} (best {} after epoch {})", epoch, validationLoss, early.bestLoss, early.bestEpoch);
+                }
+                if (r.checkpointsOrNull() != null && ts.checkpointEvery() > 0 && done % ts.checkpointEvery() == 0 && done < totalSteps && !early.stopped()) {
+                    r.checkpointsOrNull().save(checkpointBytes(params, done, signature, epochLossSum, epochLossCount, early));
                 }
                 if (r.trajectoryOrNull() != null && r.trajectoryOrNull().wants(done, totalSteps)) {
                     Map<String, HostTensor> snapshot = new TreeMap<>();
@@ -195,17 +265,30 @@ public final class LoraTrainer {
                 r.listener().onProgress(new TrainingProgress(done, totalSteps, epoch, loss, (float) (batch.length / seconds)));
             }
 
-            Map<String, HostTensor> weights = new TreeMap<>();
-            for (Param p : params) {
-                if (p != head) weights.put(p.key(), HostTensor.of(p.value()));
-            }
-            PrototypeHead trainedHead = new PrototypeHead(r.labels(), HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE,
-                    basePrototypes);
+            // with validation the result is the best epoch's weights, else the last step's
+            Map<String, HostTensor> result = new TreeMap<>();
+            for (Param p : params) result.put(p.key(), HostTensor.of(p.value()));
+            if (early.best != null) result = early.best;
+            HostTensor headResult = result.remove(HEAD_KEY);
+            Map<String, HostTensor> weights = result;
+            PrototypeHead trainedHead = new PrototypeHead(r.labels(), headResult.normalisedRows(), HEAD_SCALE, basePrototypes);
             Map<String, String> details = new LinkedHashMap<>(r.provenanceDetails());
             details.put("seed", Long.toString(ts.seed()));
-            details.put("steps", Integer.toString(totalSteps));
+            details.put("steps", Integer.toString(stepsTaken));
             details.put("epochs", Integer.toString(ts.epochs()));
             details.put("train-examples", Integer.toString(n));
+            if (ts.gradientAccumulation() > 1) {
+                details.put("gradient-accumulation", Integer.toString(ts.gradientAccumulation()));
+                details.put("effective-batch-size", Integer.toString(ts.effectiveBatchSize()));
+            }
+            if (!validation.isEmpty()) {
+                details.put("validation-examples", Integer.toString(validation.size()));
+                details.put("best-epoch", Integer.toString(early.bestEpoch));
+                details.put("best-validation-loss", Float.toString(early.bestLoss));
+                // the epoch (from 0) after which training ended: the last one unless early stopping cut the run short
+                details.put("stopped-at-epoch", Integer.toString(early.stopped() ? early.lastEpoch : ts.epochs() - 1));
+                if (ts.patience() > 0) details.put("patience", Integer.toString(ts.patience()));
+            }
             details.put("final-loss", Float.toString(lastEpochMeanLoss));
             details.put("lr", Float.toString(ts.learningRate()));
             details.put("device", base.device());
@@ -214,11 +297,10 @@ public final class LoraTrainer {
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
             AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
-            Adapter adapter = r.gateOrNull() != null ? moraAdapter(spec, frozen, weights, r.gateOrNull(), trainedHead).withProvenance(provenance)
-                    : Adapter.lora(spec, weights, trainedHead, base.id(), base.fingerprint(), provenance);
+            Adapter adapter = adapterOf(r, frozen, weights, trainedHead, provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
-            log.info("LoRA training done: {} steps, final epoch loss {}", totalSteps, lastEpochMeanLoss);
+            log.info("training done: {} of {} steps, final epoch loss {}", stepsTaken, totalSteps, lastEpochMeanLoss);
             return adapter;
         }
     }
@@ -253,32 +335,46 @@ public final class LoraTrainer {
      * <p>AdamW is written here on NDArrays rather than using DJL's {@code Optimizer} because its
      * moments must go into checkpoints, and DJL's optimizers keep them private.
      */
-    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, java.util.function.Supplier<LoraArrays> lora, Param head,
+    private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, Encoder encoder, Param head,
                        List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts) {
-        List<long[]> batchIds = new ArrayList<>(batch.length);
-        int[] labels = new int[batch.length];
-        for (int i = 0; i < batch.length; i++) {
-            batchIds.add(ids.get(batch[i]));
-            labels[i] = y[batch[i]];
+        float lossValue = 0f;
+        int micro = 0;
+        for (int from = 0; from < batch.length; from += ts.batchSize(), micro++) {
+            int to = Math.min(batch.length, from + ts.batchSize());
+            List<long[]> batchIds = new ArrayList<>(to - from);
+            int[] labels = new int[to - from];
+            for (int i = from; i < to; i++) {
+                batchIds.add(ids.get(batch[i]));
+                labels[i - from] = y[batch[i]];
+            }
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                // micro-batch 0 keeps the seed a step always had, so runs without accumulation are unchanged
+                Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed() + 0x632BE59BD9B4E019L * micro, step));
+                NDArray loss;
+                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                    NDArray embeddings = encoder.encode(mgr, batchIds);                             // [b, H]
+                    // weight n_i / N: the summed gradients are those of the mean loss over the whole step's batch
+                    loss = headLoss(mgr, embeddings, head.value(), labels, classes)
+                            .mul(Autograd.constant(mgr, (to - from) / (float) batch.length));
+                    collector.backward(loss); // PyTorch adds into each parameter's .grad until AdamW.update zeroes it
+                }
+                boolean grad = Autograd.disable();
+                try {
+                    lossValue += loss.getFloat();
+                } finally {
+                    Autograd.restore(grad);
+                }
+            }
         }
-        try (NDScope scope = new NDScope()) {
+        boolean grad = Autograd.disable();
+        try (NDScope scope = new NDScope()) { // frees the update's temporaries
             scope.suppressNotUsedWarning();
-            Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed(), step));
-            NDArray loss;
-            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                NDArray embeddings = base.encode(mgr, batchIds, lora.get(), true);            // [B, H]
-                loss = headLoss(mgr, embeddings, head.value(), labels, classes);
-                collector.backward(loss);
-            }
-            boolean grad = Autograd.disable();
-            try {
-                float lossValue = loss.getFloat();
-                AdamW.update(params, step, lr, ts.maxGradNorm());
-                for (AnchorPull pull : anchors) pull.value().muli(pull.keep()).addi(pull.target()); // θ ← (1 − m)·θ + m·anchor
-                return lossValue;
-            } finally {
-                Autograd.restore(grad);
-            }
+            AdamW.update(params, step, lr, ts.maxGradNorm());
+            for (AnchorPull pull : anchors) pull.value().muli(pull.keep()).addi(pull.target()); // θ ← (1 − m)·θ + m·anchor
+            return lossValue;
+        } finally {
+            Autograd.restore(grad);
         }
     }
 
@@ -355,8 +451,171 @@ public final class LoraTrainer {
         return (int) ((z ^ (z >>> 31)) & 0x7fffffff);
     }
 
-    /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
+    /** The adapter these weights (keyed as the trainer keys them, no head) make, of the request's kind. */
+    private Adapter adapterOf(TrainingRequest r, Map<String, HostTensor> frozen, Map<String, HostTensor> weights, PrototypeHead head,
+                              AdapterProvenance provenanceOrNull) {
+        Map<String, HostTensor> w = new TreeMap<>(weights);
+        w.remove(HEAD_KEY);
+        AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
+        if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
+        if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
+        return Adapter.lora(r.lora(), w, head, base.id(), base.fingerprint(), p);
+    }
+
+    /**
+     * The held-out share of each class ({@code [train, validation]}): per class, {@code round(fraction * count)}
+     * examples chosen by a seeded shuffle, at least one when the fraction is positive and the class has two or
+     * more, never the last one of a class. Order within each part follows the input.
+     */
+    static List<List<LabeledText>> validationSplit(List<LabeledText> data, float fraction, long seed) {
+        if (fraction <= 0f) return List.of(data, List.of());
+        Map<String, List<Integer>> byClass = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < data.size(); i++) byClass.computeIfAbsent(data.get(i).label(), k -> new ArrayList<>()).add(i);
+        java.util.Set<Integer> held = new java.util.HashSet<>();
+        Random random = new Random(seed ^ 0x7A11DA7E5EEDL);
+        for (List<Integer> members : byClass.values()) {
+            if (members.size() < 2) continue;
+            List<Integer> shuffled = new ArrayList<>(members);
+            java.util.Collections.shuffle(shuffled, random);
+            int k = Math.min(members.size() - 1, Math.max(1, Math.round(fraction * members.size())));
+            held.addAll(shuffled.subList(0, k));
+        }
+        List<LabeledText> train = new ArrayList<>(), validation = new ArrayList<>();
+        for (int i = 0; i < data.size(); i++) (held.contains(i) ? validation : train).add(data.get(i));
+        return List.of(train, validation);
+    }
+
+    /** Mean cross-entropy of {@code adapter}'s cosine head on the examples (inference: no dropout, no gradients). */
+    private float validationLoss(Adapter adapter, List<long[]> ids, int[] y) {
+        float[][] emb = base.embedTokens(ids, adapter);
+        float[][] protos = adapter.head().prototypes();
+        double sum = 0;
+        for (int i = 0; i < emb.length; i++) {
+            double[] logits = new double[protos.length];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < protos.length; c++) {
+                double dot = 0;
+                for (int j = 0; j < emb[i].length; j++) dot += (double) emb[i][j] * protos[c][j];
+                logits[c] = HEAD_SCALE * dot;
+                max = Math.max(max, logits[c]);
+            }
+            double z = 0;
+            for (double l : logits) z += Math.exp(l - max);
+            sum += max + Math.log(z) - logits[y[i]];
+        }
+        return (float) (sum / emb.length);
+    }
+
+    /**
+     * Early stopping on the validation loss: the best epoch's weights (head included), and how many epochs
+     * in a row have not improved on it. Its state goes into checkpoints, so a resumed run stops where an
+     * uninterrupted one would.
+     */
+    static final class EarlyStopping {
+        private final int patience;
+        Map<String, HostTensor> best;
+        float bestLoss = Float.POSITIVE_INFINITY;
+        int bestEpoch = -1;
+        int lastEpoch = -1;
+        int badEpochs;
+
+        EarlyStopping(int patience) {
+            this.patience = patience;
+        }
+
+        void epochEnded(int epoch, float loss, Map<String, HostTensor> weights) {
+            lastEpoch = epoch;
+            if (loss < bestLoss) {          // ties keep the earlier epoch
+                bestLoss = loss;
+                bestEpoch = epoch;
+                best = new TreeMap<>(weights);
+                badEpochs = 0;
+            } else {
+                badEpochs++;
+            }
+        }
+
+        boolean stopped() {
+            return patience > 0 && badEpochs >= patience;
+        }
+
+        void save(Map<String, HostTensor> tensors, Map<String, String> meta) {
+            if (best == null) return;
+            meta.put("best-epoch", Integer.toString(bestEpoch));
+            meta.put("best-loss", Float.toString(bestLoss));
+            meta.put("last-epoch", Integer.toString(lastEpoch));
+            meta.put("bad-epochs", Integer.toString(badEpochs));
+            for (Map.Entry<String, HostTensor> e : best.entrySet()) tensors.put("best." + e.getKey(), e.getValue());
+        }
+
+        void restore(Map<String, String> meta, Map<String, HostTensor> tensors) {
+            if (!meta.containsKey("best-epoch")) return;
+            bestEpoch = Integer.parseInt(meta.get("best-epoch"));
+            bestLoss = Float.parseFloat(meta.get("best-loss"));
+            lastEpoch = Integer.parseInt(meta.get("last-epoch"));
+            badEpochs = Integer.parseInt(meta.get("bad-epochs"));
+            best = new TreeMap<>();
+            for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
+                if (e.getKey().startsWith("best.")) best.put(e.getKey().substring(5), e.getValue());
+            }
+        }
+    }
+
+    /** How a step embeds a batch under the adapter being trained (recorded by autograd). */
+    @FunctionalInterface
+    private interface Encoder {
+        NDArray encode(NDManager mgr, List<long[]> batch);
+    }
+
+    private static <T> java.util.function.Supplier<T> fixed(T value) {
+        return () -> value;
+    }
+
+    /** The warm start's vectors when it is an (IA)^3 adapter of the same spec on this base, else ones. */
+    private Map<String, HostTensor> initialIa3(TrainingRequest r) {
+        Map<String, HostTensor> fresh = Ia3Init.initialWeights(r.ia3(), base.layers(), base.hiddenSize(), base.intermediateSize());
+        Adapter warm = r.warmStartOrNull();
+        if (warm != null && warm.kind() == AdapterKind.IA3 && warm.ia3().equals(r.ia3())
+                && (warm.baseFingerprint() == null || warm.baseFingerprint().equals(base.fingerprint()))) {
+            boolean complete = fresh.keySet().stream().allMatch(k -> warm.weights().containsKey(k)
+                    && Arrays.equals(warm.weights().get(k).shape(), fresh.get(k).shape()));
+            if (complete) {
+                log.info("warm-starting (IA)^3 vectors from the given adapter");
+                Map<String, HostTensor> out = new TreeMap<>();
+                for (String k : fresh.keySet()) out.put(k, warm.weights().get(k));
+                return out;
+            }
+        }
+        if (warm != null) log.info("warm-start adapter is not an (IA)^3 adapter of this spec and base; starting from ones");
+        return fresh;
+    }
+
+    private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        return Adapter.ia3(spec, weights, h, base.id(), base.fingerprint(),
+                provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+    }
+
+    /**
+     * LoRA factors to start from ({@link #loraFactors}); with DoRA also the magnitudes: the warm start's
+     * when it is a DoRA adapter with the same factors' shapes, else PEFT's init {@code ‖W + s B A‖} of the
+     * starting factors, so the run starts from exactly the model those factors give as plain LoRA.
+     */
     private Map<String, HostTensor> initialLora(TrainingRequest r) {
+        Map<String, HostTensor> factors = loraFactors(r);
+        if (!r.lora().dora()) return factors;
+        Map<String, HostTensor> out = new TreeMap<>(factors);
+        Adapter warm = r.warmStartOrNull();
+        Map<String, HostTensor> computed = base.doraMagnitudes(r.lora(), factors);
+        boolean warmMagnitudes = warm != null && warm.spec() != null && warm.spec().dora() && computed.keySet().stream()
+                .allMatch(k -> warm.weights().containsKey(k) && Arrays.equals(warm.weights().get(k).shape(), computed.get(k).shape()))
+                && factors.entrySet().stream().allMatch(e -> warm.weights().get(e.getKey()) == e.getValue());
+        out.putAll(warmMagnitudes ? computed.keySet().stream().collect(java.util.stream.Collectors.toMap(k -> k, warm.weights()::get)) : computed);
+        return out;
+    }
+
+    /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
+    private Map<String, HostTensor> loraFactors(TrainingRequest r) {
         LoraSpec spec = r.lora();
         Adapter warm = r.warmStartOrNull();
         if (warm != null) {
@@ -365,7 +624,7 @@ public final class LoraTrainer {
                     && warm.spec().targetModules().size() == spec.targetModules().size()
                     && warm.spec().targetModules().containsAll(spec.targetModules());
             if (sameBase && sameShape) {
-                Map<String, HostTensor> fresh = LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+                Map<String, HostTensor> fresh = LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
                 Map<String, HostTensor> out = new TreeMap<>();
                 boolean complete = true;
                 for (Map.Entry<String, HostTensor> e : fresh.entrySet()) {
@@ -383,7 +642,7 @@ public final class LoraTrainer {
             }
             log.info("warm-start adapter does not match (base, rank, targets or shapes); starting from a fresh init");
         }
-        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
     }
 
     /** Class means of the embeddings (rows not normalised); a seeded random vector for a class without examples. */
@@ -507,7 +766,8 @@ public final class LoraTrainer {
         return AdamW.param(mgr, key, init, start.get("adamw.m." + key), start.get("adamw.v." + key), decay);
     }
 
-    private static byte[] checkpointBytes(List<Param> params, int step, String signature, double epochLossSum, int epochLossCount) {
+    private static byte[] checkpointBytes(List<Param> params, int step, String signature, double epochLossSum, int epochLossCount,
+                                          EarlyStopping early) {
         Map<String, HostTensor> tensors = new TreeMap<>();
         for (Param p : params) {
             tensors.put(p.key(), HostTensor.of(p.value()));
@@ -520,6 +780,7 @@ public final class LoraTrainer {
         meta.put("run-signature", signature);
         meta.put("epoch-loss-sum", Double.toString(epochLossSum));
         meta.put("epoch-loss-count", Integer.toString(epochLossCount));
+        early.save(tensors, meta);
         return Safetensors.write(tensors, meta);
     }
 
@@ -551,7 +812,8 @@ public final class LoraTrainer {
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             update(d, base.fingerprint());
-            update(d, r.lora().toString());
+            update(d, String.valueOf(r.lora()));
+            if (r.ia3() != null) update(d, "ia3 " + r.ia3());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

@@ -2,6 +2,7 @@ package io.lamina.engine.training;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 
@@ -23,11 +24,27 @@ import java.util.Set;
  * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
  *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
  * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
+ * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when {@code ia3} is given
+ * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull) {
+                              Trajectory trajectoryOrNull, Ia3Spec ia3) {
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                           Trajectory trajectoryOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, null);
+    }
+
+    /** An (IA)^3 training job: the same trainer, head and schedule, with (IA)^3 vectors in place of LoRA factors. */
+    public static TrainingRequest ia3(List<LabeledText> train, List<String> labels, Ia3Spec ia3, TrainingSpec training,
+                                      Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                      Map<String, String> provenanceDetails) {
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, ia3);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
@@ -49,7 +66,12 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
     public TrainingRequest {
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
-        if (lora == null || training == null) throw new IllegalArgumentException("lora and training specs are required");
+        if (training == null) throw new IllegalArgumentException("a training spec is required");
+        if ((lora == null) == (ia3 == null)) throw new IllegalArgumentException("exactly one of a LoRA spec and an (IA)^3 spec is required");
+        if (ia3 != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
+            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to (IA)^3 vectors");
+        }
+        if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
         train = List.copyOf(train);
         labels = List.copyOf(labels);
         Set<String> known = new HashSet<>(labels);

@@ -7,7 +7,9 @@ import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.lora.LoraInit;
+import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
+import io.lamina.engine.adapter.lora.LoraVariant;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.data.SupersenseStream;
 import io.lamina.engine.head.PrototypeHead;
@@ -71,17 +73,26 @@ public final class AdapterTrainingBenchmark {
         rows.add(new Row("head only (class means)", (long) head.labels().size() * h, task.train().size() / s0,
                 tokens / s0, 0, rssMb(), accuracy(base, headOnly, task.test())));
 
-        record Variant(String name, LoraSpec lora, RankGate gate) {
+        record Variant(String name, LoraSpec lora, RankGate gate, Ia3Spec ia3) {
+            Variant(String name, LoraSpec lora, RankGate gate) {
+                this(name, lora, gate, null);
+            }
         }
         List<Variant> variants = List.of(
                 new Variant("LoRA r=8 query,value", LoraSpec.defaults(), null),
                 new Variant("LoRA r=8 query,key,value", new LoraSpec(8, 16f, 0.1f, List.of("query", "key", "value")), null),
                 new Variant("LoRA r=16 query,value", new LoraSpec(16, 32f, 0.1f, List.of("query", "value")), null),
                 new Variant("rsLoRA r=8 query,value", new LoraSpec(8, 16f / (float) Math.sqrt(8), 0.1f, List.of("query", "value"), true), null),
-                new Variant("MoRA 8 experts query,value", LoraSpec.defaults(), RankGate.defaults()));
+                new Variant("MoRA 8 experts query,value", LoraSpec.defaults(), RankGate.defaults()),
+                new Variant("DoRA r=8 query,value", LoraSpec.defaults().withVariant(LoraVariant.DORA), null),
+                new Variant("LoRA r=8 all six linears", new LoraSpec(8, 16f, 0.1f, io.lamina.engine.adapter.BertModules.MODULES), null),
+                // PEFT's lr for (IA)^3 is higher than LoRA's; here the same budget and lr as every row
+                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", null, null, Ia3Spec.defaults()));
         for (Variant v : variants) {
             long start = System.nanoTime();
-            Adapter a = trainer.train(new TrainingRequest(task.train(), task.labels(), v.lora(), spec, null, null, null, Map.of(), null, v.gate()));
+            Adapter a = trainer.train(v.ia3() != null
+                    ? TrainingRequest.ia3(task.train(), task.labels(), v.ia3(), spec, null, null, null, Map.of())
+                    : new TrainingRequest(task.train(), task.labels(), v.lora(), spec, null, null, null, Map.of(), null, v.gate()));
             double seconds = (System.nanoTime() - start) / 1e9;
             double tps = tokens * spec.epochs() / seconds;
             rows.add(new Row(v.name(), a.trainableParameters(), task.train().size() * spec.epochs() / seconds, tps,

@@ -96,11 +96,16 @@ class PeftAdapterFormatTest {
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of("adapter_model.bin", new byte[]{(byte) 0x80, 2})), 2, 8))
                 .hasMessageContaining("pickle");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
-                editJson(config, c -> c.put("use_dora", true)))), 2, 8)).hasMessageContaining("use_dora");
+                editJson(config, c -> c.put("use_dora", true)))), 2, 8)).hasMessageContaining("missing LoRA weight").hasMessageContaining("lora_magnitude_vector");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("use_dora", "yes")))), 2, 8)).hasMessageContaining("use_dora must be true or false");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
                 editJson(config, c -> c.put("peft_type", "IA3")))), 2, 8)).hasMessageContaining("peft_type 'IA3' cannot be imported");
         assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
-                editJson(config, c -> c.putArray("target_modules").add("dense")))), 2, 8)).hasMessageContaining("unsupported LoRA target module 'dense'");
+                editJson(config, c -> c.putArray("target_modules").add("pooler.dense")))), 2, 8)).hasMessageContaining("entry 'pooler.dense' matches no linear layer");
+        // PEFT's suffix matching: "dense" selects the three dense layers of each BERT layer, which need the FFN width
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeftZip(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.putArray("target_modules").add("dense")))), 2, 8)).hasMessageContaining("LoRA on 'intermediate.dense' needs the base's FFN width");
         Map<String, HostTensor> poisoned = new TreeMap<>(adapter().weights());
         String key = poisoned.keySet().iterator().next();
         float[] d = poisoned.get(key).data().clone();
@@ -212,18 +217,22 @@ class PeftAdapterFormatTest {
     @Test
     void rejectsUnsupportedConfig() throws IOException {
         SortedMap<String, byte[]> f = files();
-        f.put("adapter_config.json", editJson(f.get("adapter_config.json"), n -> n.put("peft_type", "IA3")));
+        f.put("adapter_config.json", editJson(f.get("adapter_config.json"), n -> n.put("peft_type", "PROMPT_TUNING")));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unsupported peft_type 'IA3'");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unsupported peft_type 'PROMPT_TUNING'");
+        f.put("adapter_config.json", editJson(files().get("adapter_config.json"), n -> n.put("peft_type", "IA3")));
+        assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kind 'LORA' does not match peft_type 'IA3'");
+        // DoRA is read, and then needs its magnitude vectors
         f.put("adapter_config.json", editJson(files().get("adapter_config.json"), n -> n.put("use_dora", true)));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("use_dora");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("missing LoRA weight").hasMessageContaining("lora_magnitude_vector");
         f.put("adapter_config.json", editJson(files().get("adapter_config.json"), n -> n.put("target_modules", "query|value")));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target_modules must be a list");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("target_modules 'query|value' matches no linear layer");
         f.put("adapter_config.json", editJson(files().get("adapter_config.json"), n -> n.putArray("target_modules").add("dense")));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("adapter_config.json: unsupported LoRA target module 'dense'");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs intermediate_size");
         f.put("adapter_config.json", "{not json".getBytes(StandardCharsets.UTF_8));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("adapter_config.json is not valid JSON");

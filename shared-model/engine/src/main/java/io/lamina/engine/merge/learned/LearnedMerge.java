@@ -219,6 +219,13 @@ public final class LearnedMerge {
             if (a.kind() != AdapterKind.LORA || a.spec() == null) {
                 throw new IllegalArgumentException("source adapter " + i + " is " + a.kind() + ", learned merges combine LORA adapters");
             }
+            if (!a.isStackableLora()) {
+                try {
+                    a.requireStackableLora("a learned merge");
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("source adapter " + i + ": " + e.getMessage(), e);
+                }
+            }
             if (a.baseFingerprint() != null && !a.baseFingerprint().equals(base.fingerprint())) {
                 throw new IllegalArgumentException("source adapter " + i + " was made for base " + a.baseFingerprint() + ", not " + base.fingerprint());
             }
