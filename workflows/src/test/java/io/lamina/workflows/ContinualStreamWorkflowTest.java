@@ -70,7 +70,7 @@ class ContinualStreamWorkflowTest {
 
     private static StreamPolicy policy(String strategy, double gate, Double maxFlipRate) {
         return new StreamPolicy(strategy, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value"), null),
-                new TrainingSettings(1, 8, 1e-3, 1, 32, null), false, gate, null, maxFlipRate, null, null, null, null, null);
+                new TrainingSettings(1, 8, 1e-3, 1, 32, null, null, null, null), false, gate, null, maxFlipRate, null, null, null, null, null);
     }
 
     /** Negative flip rate the mocked evaluation reports after each task. */

@@ -296,7 +296,10 @@ public class TrainingJobs {
         if (s == null) return d;
         return new TrainingSpec(s.epochs() > 0 ? s.epochs() : d.epochs(), s.batchSize() > 0 ? s.batchSize() : d.batchSize(),
                 s.learningRate() > 0 ? (float) s.learningRate() : d.learningRate(), d.weightDecay(), d.warmupRatio(),
-                d.maxGradNorm(), s.seed(), s.maxLength() > 0 ? s.maxLength() : d.maxLength(), d.checkpointEvery());
+                d.maxGradNorm(), s.seed(), s.maxLength() > 0 ? s.maxLength() : d.maxLength(), d.checkpointEvery(),
+                s.gradientAccumulation() == null ? d.gradientAccumulation() : s.gradientAccumulation(),
+                s.validationFraction() == null ? d.validationFraction() : s.validationFraction().floatValue(),
+                s.patience() == null ? d.patience() : s.patience());
     }
 
     /**
