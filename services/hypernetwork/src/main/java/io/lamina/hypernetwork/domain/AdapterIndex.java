@@ -29,21 +29,23 @@ public class AdapterIndex {
     public record Nearest(Entry entry, double similarity) {
     }
 
-    public void add(String adapterId, String streamId, String description, String blobKey, String baseFingerprint) {
+    /** @param trained whether generators learn from it ({@link Generators#learnsFrom}) */
+    public void add(String adapterId, String streamId, String description, String blobKey, String baseFingerprint, boolean trained) {
         String text = description == null || description.isBlank() ? "(no description)" : description;
         float[] embedding = base.embed(List.of(text), null)[0];
         Float[] boxed = new Float[embedding.length];
         for (int i = 0; i < embedding.length; i++) boxed[i] = embedding[i];
         jdbc.update(con -> {
             var ps = con.prepareStatement("""
-                    insert into adapter_index(adapter_id, stream_id, description, blob_key, base_fingerprint, embedding)
-                    values (?, ?, ?, ?, ?, ?) on conflict (adapter_id) do nothing""");
+                    insert into adapter_index(adapter_id, stream_id, description, blob_key, base_fingerprint, embedding, trained)
+                    values (?, ?, ?, ?, ?, ?, ?) on conflict (adapter_id) do nothing""");
             ps.setString(1, adapterId);
             ps.setString(2, streamId);
             ps.setString(3, text);
             ps.setString(4, blobKey);
             ps.setString(5, baseFingerprint == null ? "" : baseFingerprint);
             ps.setArray(6, con.createArrayOf("float4", boxed));
+            ps.setBoolean(7, trained);
             return ps;
         });
     }

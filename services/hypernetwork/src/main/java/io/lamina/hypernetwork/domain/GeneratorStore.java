@@ -80,11 +80,11 @@ public class GeneratorStore {
         return jdbc.query("select * from generated_adapters order by created_at desc limit ?", GENERATED, limit);
     }
 
-    /** Indexed adapters this service did not generate, registered after {@code since} (all when null). */
+    /** Indexed trained adapters (not generated here, not merges or imports), registered after {@code since} (all when null). */
     public int newTrainingAdapters(Instant since) {
         Integer n = jdbc.queryForObject("""
                 select count(*) from adapter_index i
-                where not exists (select 1 from generated_adapters g where g.adapter_id = i.adapter_id)
+                where i.trained and not exists (select 1 from generated_adapters g where g.adapter_id = i.adapter_id)
                   and (?::timestamptz is null or i.indexed_at > ?::timestamptz)""", Integer.class,
                 since == null ? null : java.sql.Timestamp.from(since), since == null ? null : java.sql.Timestamp.from(since));
         return n == null ? 0 : n;

@@ -105,16 +105,33 @@ public class Generators {
                 log.warn("adapter {} cannot be read for generator training: {}", row[0], e.getMessage());
                 continue;
             }
-            Map<String, String> details = a.provenance() == null ? Map.of() : a.provenance().details();
-            boolean trained = a.provenance() != null && AdapterProvenance.TRAINED.equals(a.provenance().method());
-            // generators learn plain LoRA factors: DoRA's magnitudes and (IA)^3 vectors are another parameter space
-            if (!trained || !a.isStackableLora() || details.containsKey(Adapter.SHARES_WEIGHTS_OF)) continue;
+            if (!learnsFrom(a)) continue;
+            Map<String, String> details = a.provenance().details();
             List<Trajectory.Snapshot> trajectory = List.of();
             String trajectoryBlob = details.get(Trajectory.PROVENANCE_KEY);
             if (trajectoryBlob != null && blobs.exists(trajectoryBlob)) trajectory = Trajectory.fromSafetensors(blobs.get(trajectoryBlob));
             out.add(new TrainingAdapter(row[0], row[2], a, trajectory));
         }
         return out;
+    }
+
+    /**
+     * Whether generators learn from this adapter: a trained plain LoRA (not generated, merged, imported,
+     * or reusing another adapter's weights; DoRA's magnitudes and (IA)^3 vectors are another parameter space).
+     */
+    public static boolean learnsFrom(Adapter a) {
+        if (a.provenance() == null || !AdapterProvenance.TRAINED.equals(a.provenance().method())) return false;
+        return a.isStackableLora() && !a.provenance().details().containsKey(Adapter.SHARES_WEIGHTS_OF);
+    }
+
+    /** Whether the adapter in this blob is one generators {@link #learnsFrom(Adapter) learn from}; an unreadable blob is not. */
+    public boolean learnsFrom(String blobKey) {
+        try {
+            return learnsFrom(adapters.fromBlob(blobKey));
+        } catch (RuntimeException e) {
+            log.warn("adapter blob {} cannot be read: {}", blobKey, e.getMessage());
+            return false;
+        }
     }
 
     /** Trains, stores and returns a new version of {@code method}'s generator. */

@@ -53,7 +53,7 @@ class HypernetworkConsumers {
     Consumer<Message<byte[]>> registryEvents(AdapterIndex index, Generators generators) {
         return message -> {
             if (MessageCodec.decode(message.getPayload()) instanceof AdapterRegistered e) {
-                index.add(e.adapterId(), e.streamId(), e.description(), e.blobKey(), e.baseFingerprint());
+                index.add(e.adapterId(), e.streamId(), e.description(), e.blobKey(), e.baseFingerprint(), generators.learnsFrom(e.blobKey()));
                 generators.requestTrainingIfDue();
             }
         };
