@@ -1,21 +1,17 @@
 package io.lamina.workflows.generators;
 
 import io.lamina.contracts.messages.GeneratorTrained;
+import io.lamina.workflows.activities.ActivityStubs;
 import io.lamina.workflows.activities.ServiceCommandActivities;
 import io.lamina.workflows.activities.StreamStateActivities;
 import io.lamina.workflows.task.TaskTimeouts;
 import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.workflow.Workflow;
 
 import java.time.Duration;
 
 public class GeneratorTrainingWorkflowImpl implements GeneratorTrainingWorkflow {
-    private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(10).build())
-                    .build());
+    private final StreamStateActivities state = ActivityStubs.streamState();
 
     @Override
     public GeneratorTrained train(String method, String reason) {
@@ -24,11 +20,7 @@ public class GeneratorTrainingWorkflowImpl implements GeneratorTrainingWorkflow 
         ServiceCommandActivities hypernetwork = Workflow.newActivityStub(ServiceCommandActivities.class,
                 ActivityOptions.newBuilder()
                         .setStartToCloseTimeout(timeouts.training())
-                        .setRetryOptions(RetryOptions.newBuilder()
-                                .setMaximumAttempts(2)
-                                .setInitialInterval(Duration.ofSeconds(5))
-                                .setDoNotRetry(IllegalArgumentException.class.getName(), "NonRetryable")
-                                .build())
+                        .setRetryOptions(ActivityStubs.serviceRetry(2, Duration.ofSeconds(5)))
                         .build());
         return hypernetwork.trainGenerator(method, reason);
     }

@@ -2,11 +2,8 @@ package io.lamina.workflows.stream;
 
 import io.lamina.workflows.TaskQueues;
 import io.lamina.workflows.activities.StreamStateActivities;
-import io.temporal.activity.ActivityOptions;
-import io.temporal.common.RetryOptions;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.ChildWorkflowFailure;
-import java.time.Duration;
 import io.lamina.workflows.task.TaskInput;
 import io.lamina.workflows.task.TaskLifecycleWorkflow;
 import io.lamina.workflows.task.TaskOutcome;
@@ -26,11 +23,7 @@ public class ContinualStreamWorkflowImpl implements ContinualStreamWorkflow {
     private final List<CompletedTask> completed = new ArrayList<>();
     private final List<TaskArrival> pending = new ArrayList<>();
     private boolean paused;
-    private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(10).build())
-                    .build());
+    private final StreamStateActivities state = io.lamina.workflows.activities.ActivityStubs.streamState();
     /** A pause/resume signal can arrive before run() starts; it wins over the run's initial state. */
     private Boolean pausedBySignal;
 

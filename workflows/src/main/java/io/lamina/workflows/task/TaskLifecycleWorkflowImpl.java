@@ -10,6 +10,7 @@ import io.lamina.contracts.messages.EvaluationCompleted;
 import io.lamina.contracts.messages.AdapterGenerated;
 import io.lamina.contracts.messages.NearestAdapterFound;
 import io.lamina.contracts.messages.TrainingCompleted;
+import io.lamina.workflows.activities.ActivityStubs;
 import io.lamina.workflows.activities.ServiceCommandActivities;
 import io.lamina.workflows.activities.StreamStateActivities;
 import io.lamina.workflows.stream.CompletedTask;
@@ -27,18 +28,9 @@ import java.util.Map;
 import java.util.UUID;
 
 public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
-    /** Bad input cannot get better by retrying. */
-    private static final RetryOptions RETRY = RetryOptions.newBuilder()
-            .setMaximumAttempts(3)
-            .setInitialInterval(Duration.ofSeconds(2))
-            .setDoNotRetry(IllegalArgumentException.class.getName(), "NonRetryable")
-            .build();
+    private static final RetryOptions RETRY = ActivityStubs.serviceRetry(3, Duration.ofSeconds(2));
 
-    private final StreamStateActivities state = Workflow.newActivityStub(StreamStateActivities.class,
-            ActivityOptions.newBuilder()
-                    .setStartToCloseTimeout(Duration.ofSeconds(30))
-                    .setRetryOptions(RetryOptions.newBuilder().setMaximumAttempts(10).build())
-                    .build());
+    private final StreamStateActivities state = ActivityStubs.streamState();
 
     @Override
     public TaskOutcome run(TaskInput input) {

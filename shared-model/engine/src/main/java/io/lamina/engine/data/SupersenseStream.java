@@ -89,12 +89,7 @@ public final class SupersenseStream {
 
     /** Fisher-Yates with {@link Random#nextInt(int)}, whose sequence the Java spec fixes. */
     private static <T> void shuffle(List<T> list, Random rnd) {
-        for (int i = list.size() - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            T tmp = list.get(i);
-            list.set(i, list.get(j));
-            list.set(j, tmp);
-        }
+        Shuffle.inPlace(list, rnd::nextInt);
     }
 
     /** Puts a uniform random sample of {@code k} elements, in random order, at the front of the list. */

@@ -54,11 +54,6 @@ final class Episodes {
     }
 
     private static <T> void shuffle(List<T> list, SplittableRandom random) {
-        for (int i = list.size() - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            T tmp = list.get(i);
-            list.set(i, list.get(j));
-            list.set(j, tmp);
-        }
+        io.lamina.engine.data.Shuffle.inPlace(list, random::nextInt);
     }
 }

@@ -28,6 +28,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 
+import static io.lamina.engine.TestArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -44,13 +45,6 @@ class LoraTrainerTest {
         return data.stream().map(LabeledText::text).toList();
     }
 
-    private static float maxAbsDiff(float[][] x, float[][] y) {
-        float d = 0;
-        for (int i = 0; i < x.length; i++) {
-            for (int j = 0; j < x[i].length; j++) d = Math.max(d, Math.abs(x[i][j] - y[i][j]));
-        }
-        return d;
-    }
 
     private static Adapter adapter(LoraSpec spec, Map<String, HostTensor> w) {
         PrototypeHead head = new PrototypeHead(List.of("x"), new float[][]{new float[384]}, 16f);

@@ -33,6 +33,7 @@ import java.util.function.Consumer;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
+import static io.lamina.engine.TestArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -63,11 +64,6 @@ class Ia3Test {
         return w;
     }
 
-    private static float maxAbsDiff(float[][] x, float[][] y) {
-        float d = 0;
-        for (int i = 0; i < x.length; i++) for (int j = 0; j < x[i].length; j++) d = Math.max(d, Math.abs(x[i][j] - y[i][j]));
-        return d;
-    }
 
     @Test
     void defaultsArePeftsBertDefaultsWithTheirShapesAndParameterCount() {

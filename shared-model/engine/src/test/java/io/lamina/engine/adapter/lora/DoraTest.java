@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 
+import static io.lamina.engine.TestArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -98,11 +99,6 @@ class DoraTest {
         return m.create(t.data(), new Shape(t.shape()));
     }
 
-    private static float maxAbsDiff(float[][] x, float[][] y) {
-        float d = 0;
-        for (int i = 0; i < x.length; i++) for (int j = 0; j < x[i].length; j++) d = Math.max(d, Math.abs(x[i][j] - y[i][j]));
-        return d;
-    }
 
     @Test
     void initialMagnitudesAreThePerOutputFeatureNormsOfTheOriginalWeight() throws Exception {

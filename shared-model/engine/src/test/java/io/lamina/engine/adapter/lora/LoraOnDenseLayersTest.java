@@ -28,6 +28,7 @@ import java.util.TreeMap;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
+import static io.lamina.engine.TestArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -59,11 +60,6 @@ class LoraOnDenseLayersTest {
         return w;
     }
 
-    private static float maxAbsDiff(float[][] x, float[][] y) {
-        float d = 0;
-        for (int i = 0; i < x.length; i++) for (int j = 0; j < x[i].length; j++) d = Math.max(d, Math.abs(x[i][j] - y[i][j]));
-        return d;
-    }
 
     @Test
     void factorsHavePeftsKeysAndShapesAndStartAtTheBase() {

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 
+import static io.lamina.engine.TestArrays.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -78,13 +79,6 @@ class LearnedMergeTest {
         return BASE.embed(Arrays.asList(TEXTS), a, 32);
     }
 
-    private static float maxAbsDiff(float[][] x, float[][] y) {
-        float d = 0;
-        for (int i = 0; i < x.length; i++) {
-            for (int j = 0; j < x[i].length; j++) d = Math.max(d, Math.abs(x[i][j] - y[i][j]));
-        }
-        return d;
-    }
 
     /** {@code s · B · A} at one site, in double. */
     private static double[] delta(Adapter a, int layer, String module) {
