@@ -163,14 +163,24 @@ function go(hash) {
 
 // ---------------------------------------------------------------- streams
 
+/**
+ * Sets an element's content only when it changed: the stream page re-renders every 2 s, and rewriting identical
+ * content would drop the reader's text selection, focus and scroll position each time.
+ */
+function render(element, html) {
+  if (element.dataset.rendered === html) return;
+  element.innerHTML = html;
+  element.dataset.rendered = html;
+}
+
 async function refresh(nav = navigation) {
   const streams = await api('/api/streams');
   if (!fresh(nav)) return;
   $('no-streams').hidden = streams.length > 0;
-  $('stream-ids').innerHTML = streams.map((s) => `<option value="${esc(s.streamId)}">`).join('');
+  render($('stream-ids'), streams.map((s) => `<option value="${esc(s.streamId)}">`).join(''));
   if (!current && streams.length) current = streams[0].streamId;
-  $('streams').innerHTML = streams.map((s) => `<li><a href="#stream=${encodeURIComponent(s.streamId)}" class="${s.streamId === current ? 'active' : ''}"
-      data-stream="${esc(s.streamId)}">${esc(s.streamId)}<br><small>${esc(s.strategy)} · ${s.done}/${s.tasks} tasks · ${s.paused ? 'PAUSED' : esc(s.currentStatus)} · avg ${pct(s.metrics.averageAccuracy)}</small></a></li>`).join('');
+  render($('streams'), streams.map((s) => `<li><a href="#stream=${encodeURIComponent(s.streamId)}" class="${s.streamId === current ? 'active' : ''}"
+      data-stream="${esc(s.streamId)}">${esc(s.streamId)}<br><small>${esc(s.strategy)} · ${s.done}/${s.tasks} tasks · ${s.paused ? 'PAUSED' : esc(s.currentStatus)} · avg ${pct(s.metrics.averageAccuracy)}</small></a></li>`).join(''));
   if (current && streams.some((s) => s.streamId === current)) {
     $('stream').hidden = false;
     document.title = 'Stream ' + current + ' — Lamina';
@@ -193,9 +203,9 @@ async function showStream(id, nav = navigation) {
   $('strategy-summary').textContent = strategy ? s.policy.strategy + ': ' + strategy.summary : '';
   $('policy').textContent = JSON.stringify(s.policy, null, 2);
   const m = s.metrics;
-  $('metrics').innerHTML = `<div>Average accuracy<b>${pct(m.averageAccuracy)}</b></div><div>Average forgetting<b>${pct(m.averageForgetting)}</b></div>
-    <div>Backward transfer<b>${pct(m.backwardTransfer)}</b></div><div>Strategy<b>${esc(s.policy.strategy)}</b></div>`;
-  $('tasks').tBodies[0].innerHTML = s.tasks.map((t) => {
+  render($('metrics'), `<div>Average accuracy<b>${pct(m.averageAccuracy)}</b></div><div>Average forgetting<b>${pct(m.averageForgetting)}</b></div>
+    <div>Backward transfer<b>${pct(m.backwardTransfer)}</b></div><div>Strategy<b>${esc(s.policy.strategy)}</b></div>`);
+  render($('tasks').tBodies[0], s.tasks.map((t) => {
     const p = freshest(t.progress, live.steps[t.taskKey]);
     const frac = p && p.totalSteps ? p.step / p.totalSteps : 0;
     const training = p && p.totalSteps ? `<div class="bar"><div style="width:${(100 * frac).toFixed(0)}%"></div></div>
@@ -206,14 +216,14 @@ async function showStream(id, nav = navigation) {
         ? `<br><small>serves in merge <a href="#adapter=${encodeURIComponent(t.servedAdapterId)}"><code>${short(t.servedAdapterId)}</code></a></small>` : ''}</td>
       <td>${pct(t.compatibility && t.compatibility.negativeFlipRate)}</td><td>${pct(t.compatibility && t.compatibility.forwardTransfer)}</td>
       <td>${t.compatibility && t.compatibility.trainableParameters != null ? t.compatibility.trainableParameters.toLocaleString() : '–'}</td></tr>`;
-  }).join('') || '<tr><td colspan="8" class="empty">No task yet: upload a dataset for this stream on the <a href="#datasets">Datasets</a> page.</td></tr>';
+  }).join('') || '<tr><td colspan="8" class="empty">No task yet: upload a dataset for this stream on the <a href="#datasets">Datasets</a> page.</td></tr>');
   const n = s.tasks.length;
   let html = '<tr><th></th>' + s.tasks.map((t) => `<th>${esc(t.taskKey)}</th>`).join('') + '</tr>';
   s.accuracyMatrix.forEach((row, i) => {
     html += `<tr><th>after ${esc(s.tasks[i].taskKey)}</th>` + row.slice(0, n).map((a) => a == null ? '<td></td>'
       : `<td style="background:hsl(${(a * 120).toFixed(0)},70%,${(85 - a * 25).toFixed(0)}%)">${pct(a)}</td>`).join('') + '</tr>';
   });
-  $('matrix').innerHTML = s.accuracyMatrix.length ? html : '<tr><td class="empty">No evaluation yet.</td></tr>';
+  render($('matrix'), s.accuracyMatrix.length ? html : '<tr><td class="empty">No evaluation yet.</td></tr>');
   let evaluation = null;
   try {
     evaluation = await api('/api/evaluations/' + encodeURIComponent(id));
@@ -221,18 +231,18 @@ async function showStream(id, nav = navigation) {
     // none stored yet
   }
   if (!fresh(nav)) return;
-  $('curves').innerHTML = evaluation ? curves(evaluation) : '<p class="empty">No evaluation yet.</p>';
+  render($('curves'), evaluation ? curves(evaluation) : '<p class="empty">No evaluation yet.</p>');
   const adapters = await api('/api/adapters?size=200&streamId=' + encodeURIComponent(id));
   if (!fresh(nav)) return;
   const ticked = new Set([...document.querySelectorAll('input[name=merge-input]:checked')].map((c) => c.value));
-  $('adapters').tBodies[0].innerHTML = adapters.items.map((a) => `<tr><td class="write"><input type="checkbox" name="merge-input"
+  render($('adapters').tBodies[0], adapters.items.map((a) => `<tr><td class="write"><input type="checkbox" name="merge-input"
       value="${esc(a.adapterId)}" aria-label="merge input v${a.version}" ${ticked.has(a.adapterId) ? 'checked' : ''}></td>
       <td><a href="#adapter=${encodeURIComponent(a.adapterId)}">v${a.version}</a></td><td>${esc(a.taskKey || '')}</td>
       <td class="status ${esc(a.status)}">${esc(a.status)}</td><td>${esc(a.config.r)}</td><td>${kib(a.sizeBytes)}</td>
       <td>${a.lineage.map((l) => esc(l.relation) + ' ' + esc(l.parentId.slice(0, 16))).join('<br>')}</td>
       <td><a href="/api/adapters/${encodeURIComponent(a.adapterId)}/peft">PEFT zip</a>
         ${statusButton(a)}</td></tr>`).join('')
-    || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>';
+    || '<tr><td colspan="8" class="empty">No adapter yet.</td></tr>');
 }
 
 /** Promote or retire, for operators only (the gateway refuses it to viewers anyway). */

@@ -895,7 +895,7 @@ class PlatformEndToEndTest {
             return;
         }
         try {
-            var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(30));
+            var wait = waitUpTo(browser, 30);
             browser.get(stack.gatewayUrl() + "/");
             wait.until(d -> d.findElement(org.openqa.selenium.By.id("sign-in-section")).isDisplayed());
             assertThat(browser.getTitle()).contains("Lamina");
@@ -927,7 +927,7 @@ class PlatformEndToEndTest {
             // the stream page: the task completes, the matrix and the live training numbers show, a prediction runs
             click(browser, "#upload-stream-link");
             awaitDone("s-browser", 1, Duration.ofMinutes(4));
-            var longWait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(60));
+            var longWait = waitUpTo(browser, 60);
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("stream-title")).getText().contains("s-browser")
                     && d.findElements(org.openqa.selenium.By.cssSelector("#matrix td")).stream().anyMatch(td -> td.getText().endsWith("%")));
             assertThat(browser.getTitle()).startsWith("Stream s-browser");
@@ -980,7 +980,7 @@ class PlatformEndToEndTest {
             // Generate page: once a generator is trained (from the first stream's adapters), an adapter for the
             // browser's task, its accuracy next to the trained adapter's
             click(browser, "#pages a[data-page=generate]");
-            var generatorWait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(240));
+            var generatorWait = waitUpTo(browser, 240);
             generatorWait.until(d -> {
                 if (d.findElements(org.openqa.selenium.By.cssSelector("#generators td")).isEmpty()) {
                     d.navigate().refresh();
@@ -1007,6 +1007,16 @@ class PlatformEndToEndTest {
         } finally {
             browser.quit();
         }
+    }
+
+    /**
+     * A wait that looks again when the page replaced an element between finding and reading it: the stream page
+     * re-renders its tables every 2 s, so an element found a moment ago can be gone.
+     */
+    private static org.openqa.selenium.support.ui.WebDriverWait waitUpTo(org.openqa.selenium.WebDriver browser, int seconds) {
+        var wait = new org.openqa.selenium.support.ui.WebDriverWait(browser, Duration.ofSeconds(seconds));
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        return wait;
     }
 
     /**
