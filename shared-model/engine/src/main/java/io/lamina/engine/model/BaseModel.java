@@ -402,6 +402,26 @@ public final class BaseModel {
     }
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook) {
+        return forward(mgr, ids, qkvWeights, lora, ia3, training, hook, null, null);
+    }
+
+    /**
+     * The differentiable forward of {@link #encode(NDManager, List, LoraArrays, boolean)} over replaced weights:
+     * PiSSA's and CorDA's frozen residual {@code W − s·B₀A₀} ({@link #residual}) with the LoRA factors that train
+     * from the principal components, exactly PEFT's computation (dropout on the LoRA input only, none on the residual).
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, ResidualWeights residual, LoraArrays lora, boolean training) {
+        return forward(manager, ids, residual.qkv(), lora, null, training, null, residual, null);
+    }
+
+    /** Sees the input of each linear of a layer, with the batch's {@code [B, L, 1]} mask of real (non-padding) tokens. */
+    @FunctionalInterface
+    private interface InputObserver {
+        void observe(int layer, String module, NDArray input, NDArray keep);
+    }
+
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook,
+                            ResidualWeights residual, InputObserver observer) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -436,6 +456,9 @@ public final class BaseModel {
         int headDim = hidden / heads;
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
+            if (observer != null) {
+                for (String m : QKV) observer.observe(l, m, x, keepArray);
+            }
             NDArray qkv = Linear.linear(x, qkvWeights[l], w.qkvB()).singletonOrThrow();
             if (hook != null) qkv = hook.apply(l, x, qkv);
             NDList parts = qkv.split(3, 1);
@@ -468,10 +491,16 @@ public final class BaseModel {
             NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray probs = qh.matMul(kt).add(maskArray).softmax(-1);              // [B, h, L, L]
             NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
-            NDArray attn = adaptedLinear(mgr, lora, ia3, l, "attention.output.dense", context, w.attnOutW(), w.attnOutB(), training);
+            if (observer != null) observer.observe(l, "attention.output.dense", context, keepArray);
+            NDArray attnOutW = residual == null ? w.attnOutW() : residual.weightOr(l, "attention.output.dense", w.attnOutW());
+            NDArray attn = adaptedLinear(mgr, lora, ia3, l, "attention.output.dense", context, attnOutW, w.attnOutB(), training);
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
-            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, l, "intermediate.dense", x, w.ffnInW(), w.ffnInB(), training));
-            NDArray ffn = adaptedLinear(mgr, lora, ia3, l, "output.dense", inner, w.ffnOutW(), w.ffnOutB(), training);
+            if (observer != null) observer.observe(l, "intermediate.dense", x, keepArray);
+            NDArray ffnInW = residual == null ? w.ffnInW() : residual.weightOr(l, "intermediate.dense", w.ffnInW());
+            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, l, "intermediate.dense", x, ffnInW, w.ffnInB(), training));
+            if (observer != null) observer.observe(l, "output.dense", inner, keepArray);
+            NDArray ffnOutW = residual == null ? w.ffnOutW() : residual.weightOr(l, "output.dense", w.ffnOutW());
+            NDArray ffn = adaptedLinear(mgr, lora, ia3, l, "output.dense", inner, ffnOutW, w.ffnOutB(), training);
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
@@ -663,6 +692,123 @@ public final class BaseModel {
             Autograd.restore(grad);
         }
         return out;
+    }
+
+    /** The attention scale {@code 1/sqrt(headDim)} folded into the stored query weights and bias. */
+    private float queryFold() { return (float) (1.0 / Math.sqrt(hidden / (double) heads)); }
+
+    /** The stored {@code [out, in]} weight of one linear (the query's with the folded attention scale). */
+    private NDArray storedWeight(int layer, String module) {
+        Layer w = layers[layer];
+        int m = QKV.indexOf(module);
+        if (m >= 0) return qkvBlock(w.qkvW(), m);
+        switch (module) {
+            case "attention.output.dense": return w.attnOutW();
+            case "intermediate.dense": return w.ffnInW();
+            case "output.dense": return w.ffnOutW();
+            default: throw new IllegalArgumentException("unknown module '" + module + "', known: " + io.lamina.engine.adapter.BertModules.MODULES);
+        }
+    }
+
+    /**
+     * One linear's weight {@code W [out, in]} as the checkpoint has it (no folded scale), in double precision:
+     * what PiSSA and CorDA decompose.
+     */
+    public double[][] linearWeight(int layer, String module) {
+        if (layer < 0 || layer >= layers.length) throw new IllegalArgumentException("layer " + layer + " of " + layers.length);
+        NDArray w = storedWeight(layer, module);
+        int rows = (int) w.getShape().get(0), cols = (int) w.getShape().get(1);
+        float[] flat = w.toDevice(Device.cpu(), false).toFloatArray();
+        double unfold = QKV.indexOf(module) == 0 ? 1.0 / queryFold() : 1.0;
+        double[][] out = new double[rows][cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) out[i][j] = flat[i * cols + j] * unfold;
+        }
+        return out;
+    }
+
+    /**
+     * The base weights with {@code s·B₀A₀} taken out of each target of {@code spec}: PiSSA's and CorDA's frozen
+     * residual, created in {@code mgr} on this model's device (the caller owns it). With the same factors training
+     * from {@code B₀, A₀}, the model starts exactly where the base is.
+     */
+    public ResidualWeights residual(NDManager mgr, LoraSpec spec, Map<String, HostTensor> principal) {
+        NDArray[] qkv = new NDArray[layers.length];
+        Map<String, NDArray> others = new java.util.HashMap<>();
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] blocks = new NDArray[3];
+            for (String module : spec.targetModules()) {
+                HostTensor a = principal.get(LoraSpec.peftKey(l, module, 'A'));
+                HostTensor b = principal.get(LoraSpec.peftKey(l, module, 'B'));
+                if (a == null || b == null) throw new IllegalArgumentException("principal factors lack layer " + l + " " + module);
+                int m = QKV.indexOf(module);
+                float s = spec.scaling() * (m == 0 ? queryFold() : 1f);
+                NDArray ba = mgr.create(b.data(), new Shape(b.shape())).toDevice(device, false)
+                        .matMul(mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false));
+                NDArray res = storedWeight(l, module).sub(ba.mul(s));
+                if (m >= 0) blocks[m] = res;
+                else others.put(ResidualWeights.key(l, module), res);
+            }
+            if (blocks[0] == null && blocks[1] == null && blocks[2] == null) {
+                qkv[l] = layers[l].qkvW();
+            } else {
+                for (int m = 0; m < 3; m++) if (blocks[m] == null) blocks[m] = qkvBlock(layers[l].qkvW(), m);
+                qkv[l] = NDArrays.concat(new NDList(blocks), 0);
+            }
+        }
+        return new ResidualWeights(qkv, others);
+    }
+
+    /**
+     * CorDA's context: per layer and module, the covariance {@code C = (1/N) Σ Xᵀ X} of the linear's input over
+     * {@code N} calibration sequences, each sequence's input {@code X [tokens, in]} divided by the absolute value
+     * of its largest element first (CorDA's and PEFT's {@code X / max(X).abs()}, copied for parity). Padding rows
+     * are left out. Keys are {@link ResidualWeights#key(int, String)}.
+     */
+    public Map<String, double[][]> inputCovariances(List<long[]> ids, java.util.Collection<String> modules) {
+        if (ids.isEmpty()) throw new IllegalArgumentException("CorDA needs at least one calibration sequence");
+        Map<String, double[]> sums = new java.util.HashMap<>();
+        Map<String, Integer> widths = new java.util.HashMap<>();
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            for (int start = 0; start < ids.size(); start += INFERENCE_BATCH) {
+                List<long[]> batch = ids.subList(start, Math.min(ids.size(), start + INFERENCE_BATCH));
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    forward(mgr, batch, qkvWeights(), null, null, false, null, null, (layer, module, input, keep) -> {
+                        if (!modules.contains(module)) return;
+                        int b = (int) keep.getShape().get(0), len = (int) keep.getShape().get(1), in = (int) input.getShape().get(1);
+                        NDArray x = input.reshape(b, len, in);
+                        // the largest element of each sequence's real tokens (padding pushed far below)
+                        NDArray max = x.add(keep.sub(1f).mul(1e30f)).reshape(b, (long) len * in).max(new int[]{1}).abs(); // [B]
+                        NDArray perSequence = max.maximum(1e-12f).reshape(b, 1, 1);
+                        NDArray scaled = x.mul(keep).div(perSequence).reshape((long) b * len, in);
+                        float[] c = scaled.transpose().matMul(scaled).toFloatArray();
+                        double[] sum = sums.computeIfAbsent(ResidualWeights.key(layer, module), k -> new double[in * in]);
+                        widths.put(ResidualWeights.key(layer, module), in);
+                        for (int i = 0; i < c.length; i++) sum[i] += c[i];
+                    });
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        Map<String, double[][]> out = new java.util.TreeMap<>();
+        for (Map.Entry<String, double[]> e : sums.entrySet()) {
+            int in = widths.get(e.getKey());
+            double[][] c = new double[in][in];
+            for (int i = 0; i < in; i++) {
+                for (int j = 0; j < in; j++) c[i][j] = e.getValue()[i * in + j] / ids.size();
+            }
+            out.put(e.getKey(), c);
+        }
+        return out;
+    }
+
+    private NDArray[] qkvWeights() {
+        NDArray[] qkv = new NDArray[layers.length];
+        for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
+        return qkv;
     }
 
     /** Width of the feed-forward layer (1536 for MiniLM). */

@@ -21,6 +21,7 @@ import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.model.Ia3Arrays;
+import io.lamina.engine.model.ResidualWeights;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.AdamW.Param;
@@ -123,8 +124,11 @@ public final class LoraTrainer {
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
         // MoRA: the warm start's experts stay frozen in front of this run's new ones.
         Map<String, HostTensor> frozen = frozenExperts(r);
+        // PiSSA / CorDA: the factors start from W's own components, and W − s·B₀A₀ stays frozen
+        PrincipalStart principal = principalStart(r);
         Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
-                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed()) : initialLora(r);
+                : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed())
+                : principal != null ? principal.factors() : initialLora(r);
         String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
@@ -203,7 +207,12 @@ public final class LoraTrainer {
                 }
                 java.util.function.Supplier<LoraArrays> lora = magnitude != null
                         ? fixed(new LoraArrays(spec, a, b, null, magnitude)) : loraArrays(mgr, spec, a, b, frozen, r.gateOrNull());
-                encoder = (m, batchIds) -> base.encode(m, batchIds, lora.get(), true);
+                if (principal != null) {
+                    ResidualWeights residual = base.residual(mgr, spec, principal.factors());
+                    encoder = (m, batchIds) -> base.encode(m, batchIds, residual, lora.get(), true);
+                } else {
+                    encoder = (m, batchIds) -> base.encode(m, batchIds, lora.get(), true);
+                }
             }
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
@@ -248,7 +257,7 @@ public final class LoraTrainer {
                     // end of an epoch: score the current weights on the held-out examples, keep the best
                     Map<String, HostTensor> current = new TreeMap<>();
                     for (Param p : params) current.put(p.key(), HostTensor.of(p.value()));
-                    Adapter now = adapterOf(r, frozen, current, new PrototypeHead(r.labels(),
+                    Adapter now = adapterOf(r, frozen, principal, current, new PrototypeHead(r.labels(),
                             HostTensor.of(head.value()).normalisedRows(), HEAD_SCALE), null);
                     float validationLoss = validationLoss(now, validationIds, validationY);
                     early.epochEnded(epoch, validationLoss, current);
@@ -296,8 +305,9 @@ public final class LoraTrainer {
             if (startStep > 0) details.put("resumed-at-step", Integer.toString(startStep));
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
+            if (principal != null) details.putAll(principal.provenance());
             AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
-            Adapter adapter = adapterOf(r, frozen, weights, trainedHead, provenance);
+            Adapter adapter = adapterOf(r, frozen, principal, weights, trainedHead, provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             if (r.checkpointsOrNull() != null) r.checkpointsOrNull().clear();
             log.info("training done: {} of {} steps, final epoch loss {}", stepsTaken, totalSteps, lastEpochMeanLoss);
@@ -452,14 +462,30 @@ public final class LoraTrainer {
     }
 
     /** The adapter these weights (keyed as the trainer keys them, no head) make, of the request's kind. */
-    private Adapter adapterOf(TrainingRequest r, Map<String, HostTensor> frozen, Map<String, HostTensor> weights, PrototypeHead head,
-                              AdapterProvenance provenanceOrNull) {
+    private Adapter adapterOf(TrainingRequest r, Map<String, HostTensor> frozen, PrincipalStart principalOrNull, Map<String, HostTensor> weights,
+                              PrototypeHead head, AdapterProvenance provenanceOrNull) {
         Map<String, HostTensor> w = new TreeMap<>(weights);
         w.remove(HEAD_KEY);
         AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
         if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
+        if (principalOrNull != null) {
+            return Adapter.lora(PrincipalStart.baseSpec(r.lora()), principalOrNull.onOriginalBase(r.lora(), w), head, base.id(), base.fingerprint(), p);
+        }
         return Adapter.lora(r.lora(), w, head, base.id(), base.fingerprint(), p);
+    }
+
+    /**
+     * The run's principal start, or {@code null} for PEFT's default init (no initialiser asked for, or a warm start
+     * of the same shape given: continuing an adapter wins over decomposing W again).
+     */
+    private PrincipalStart principalStart(TrainingRequest r) {
+        if (r.principalOrNull() == null) return null;
+        if (warmFactorsOrNull(r) != null) {
+            log.info("{} not used: the run continues its warm start", r.principalOrNull().method().id());
+            return null;
+        }
+        return PrincipalStart.of(base, r.lora(), r.principalOrNull(), r.training().maxLength());
     }
 
     /**
@@ -616,6 +642,17 @@ public final class LoraTrainer {
 
     /** The warm start's factors when its rank and targets match (and it belongs to this base), else a fresh seeded init. */
     private Map<String, HostTensor> loraFactors(TrainingRequest r) {
+        Map<String, HostTensor> warm = warmFactorsOrNull(r);
+        if (warm != null) {
+            log.info("warm-starting LoRA factors from the given adapter");
+            return warm;
+        }
+        if (r.warmStartOrNull() != null) log.info("warm-start adapter does not match (base, rank, targets or shapes); starting from a fresh init");
+        return LoraInit.initialWeights(r.lora(), base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
+    }
+
+    /** The warm start's LoRA factors when its base, rank, targets and shapes match this run's, else {@code null}. */
+    private Map<String, HostTensor> warmFactorsOrNull(TrainingRequest r) {
         LoraSpec spec = r.lora();
         Adapter warm = r.warmStartOrNull();
         if (warm != null) {
@@ -635,14 +672,10 @@ public final class LoraTrainer {
                     }
                     out.put(e.getKey(), w);
                 }
-                if (complete) {
-                    log.info("warm-starting LoRA factors from the given adapter");
-                    return out;
-                }
+                if (complete) return out;
             }
-            log.info("warm-start adapter does not match (base, rank, targets or shapes); starting from a fresh init");
         }
-        return LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
+        return null;
     }
 
     /** Class means of the embeddings (rows not normalised); a seeded random vector for a class without examples. */

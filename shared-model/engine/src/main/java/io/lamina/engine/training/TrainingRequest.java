@@ -26,11 +26,26 @@ import java.util.Set;
  * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
  * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when {@code ia3} is given
  * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
+ * @param principalOrNull    PiSSA or CorDA: start a plain LoRA from W's principal (or context-oriented) components
+ *                           ({@link #withPrincipalInit}); used when no warm start of the same shape is given. {@code null}: PEFT's default init
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull, Ia3Spec ia3) {
+                              Trajectory trajectoryOrNull, Ia3Spec ia3, PrincipalInitialisation principalOrNull) {
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, null);
+    }
+
+    /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
+    public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
+        return new TrainingRequest(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
+                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, init);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
@@ -72,6 +87,14 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to (IA)^3 vectors");
         }
         if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
+        if (principalOrNull != null) {
+            String what = principalOrNull.method().id();
+            if (lora == null) throw new IllegalArgumentException(what + " initialises LoRA factors; this job trains (IA)^3 vectors");
+            if (lora.dora()) throw new IllegalArgumentException(what + " initialises plain LoRA factors; DoRA's magnitudes have no principal-component init here");
+            if (gateOrNull != null) throw new IllegalArgumentException(what + " initialises plain LoRA factors, not MoRA's gated experts");
+            if (anchorOrNull != null) throw new IllegalArgumentException(what + " trains on W's residual; pulling its factors toward other adapters' (MOS) mixes two bases");
+            if (trajectoryOrNull != null) throw new IllegalArgumentException(what + "'s factors live on W's residual, not on the base: their snapshots are not adapters of the base model");
+        }
         train = List.copyOf(train);
         labels = List.copyOf(labels);
         Set<String> known = new HashSet<>(labels);
