@@ -59,7 +59,8 @@ import java.util.TreeMap;
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
- * rank-1 experts, or (IA)^3 vectors ({@link TrainingRequest#ia3}); the same head, schedule and checkpoints
+ * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}) or
+ * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}); the same head, schedule and checkpoints
  * for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
