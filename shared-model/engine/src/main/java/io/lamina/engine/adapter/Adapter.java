@@ -1,6 +1,8 @@
 package io.lamina.engine.adapter;
 
 import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.continual.TaskDescriptor;
@@ -22,10 +24,12 @@ import java.util.TreeMap;
  * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3
  * @param gate             MoRA's per-token gate over the rank-1 experts ({@link AdapterKind#MORA}), else {@code null}
  * @param ia3              the (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}
+ * @param lokr             the LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}
+ * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3) {
+                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -36,6 +40,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         weights = new TreeMap<>(weights);
         if ((kind == AdapterKind.MORA) != (gate != null)) throw new IllegalArgumentException("a MORA adapter, and only one, has a rank gate");
         if ((kind == AdapterKind.IA3) != (ia3 != null)) throw new IllegalArgumentException("an IA3 adapter, and only one, has an (IA)^3 spec");
+        if ((kind == AdapterKind.LOKR) != (lokr != null)) throw new IllegalArgumentException("a LOKR adapter, and only one, has a LoKr spec");
+        if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
@@ -44,7 +50,13 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                    String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
                    RankGate gate) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null);
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null, null, null);
+    }
+
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
+                   RankGate gate, Ia3Spec ia3) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, null, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -52,27 +64,30 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
-    /** Trainable parameters: the adapter's own weights and its head's prototypes. */
+    /** Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors) and its head's prototypes. */
     public long trainableParameters() {
         long n = 0;
         boolean shared = provenance != null && provenance.details().containsKey(SHARES_WEIGHTS_OF);
         if (!shared) {
-            for (HostTensor t : weights.values()) n += t.data().length;
+            for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
+                if (kind == AdapterKind.SOKA && (e.getKey().endsWith("." + SokaSpec.A0) || e.getKey().endsWith("." + SokaSpec.B0))) continue;
+                n += e.getValue().data().length;
+            }
         }
         for (float[] row : head.prototypes()) n += row.length;
         return n;
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka);
     }
 
     /**
@@ -111,6 +126,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         String why = switch (kind) {
             case MORA -> "a MoRA adapter gates its experts per token";
             case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
+            case LOKR -> "a LoKr adapter's update is a Kronecker product (alpha/r)·kron(w1, w2), not LoRA factors B A";
+            case SOKA -> "a SoKA adapter's update is a difference of sums of Kronecker products, not LoRA factors B A";
             case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
                     + "independent of W that can be added to others";
         };
@@ -126,6 +143,18 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public static Adapter ia3(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head,
                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.IA3, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, spec);
+    }
+
+    /** LoKr: PEFT's {@code lokr_w1}/{@code lokr_w2} tensors keyed by {@link LokrSpec#peftKey}. */
+    public static Adapter lokr(LokrSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.LOKR, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, spec, null);
+    }
+
+    /** SoKA: trainable and frozen Kronecker stacks keyed by {@link SokaSpec#peftKey}. */
+    public static Adapter soka(SokaSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.SOKA, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

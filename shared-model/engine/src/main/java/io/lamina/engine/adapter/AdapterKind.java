@@ -12,7 +12,19 @@ public enum AdapterKind {
      * (IA)^3: learned vectors rescaling activations of chosen linears ({@code Ia3Spec}); PEFT's {@code IA3}.
      * Its weights are {@code ia3_l} vectors, not LoRA factors.
      */
-    IA3("IA3");
+    IA3("IA3"),
+    /**
+     * LoKr: a Kronecker-product update {@code ΔW = (alpha/r) · kron(w1, w2)} per wrapped linear ({@code LokrSpec});
+     * PEFT's {@code LOKR} ({@code LoKrConfig}). Its weights are {@code lokr_w1}/{@code lokr_w2} (or their low-rank
+     * halves), not LoRA factors.
+     */
+    LOKR("LOKR"),
+    /**
+     * SoKA: a sum of Kronecker products initialised from the KPSVD of the pretrained weights, with the initial
+     * factors kept frozen and subtracted ({@code SokaSpec}). Not a PEFT type: PEFT's LoKr holds one Kronecker
+     * product and cannot express the frozen residual, so its {@code peft_type} makes PEFT refuse it.
+     */
+    SOKA("LAMINA_SOKA");
 
     private final String peftType;
 
@@ -22,5 +34,8 @@ public enum AdapterKind {
     public String peftType() { return peftType; }
 
     /** Whether the adapter's weights are LoRA factors described by a {@code LoraSpec} (LoRA, DoRA, MoRA). */
-    public boolean isLoraShaped() { return this != IA3; }
+    public boolean isLoraShaped() { return this == LORA || this == MORA; }
+
+    /** Whether the adapter's weights are Kronecker factors ({@code LOKR} with a {@code LokrSpec}, {@code SOKA} with a {@code SokaSpec}). */
+    public boolean isKronecker() { return this == LOKR || this == SOKA; }
 }

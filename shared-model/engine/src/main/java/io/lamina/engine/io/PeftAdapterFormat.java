@@ -18,6 +18,8 @@ import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.BertModules;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.lora.LoraVariant;
 import io.lamina.engine.continual.TaskDescriptor;
@@ -99,6 +101,10 @@ public final class PeftAdapterFormat {
     private static final Pattern IA3_KEY = Pattern.compile(
             "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.([a-z.]+)\\.ia3_l");
 
+    private static final Pattern KRONECKER_KEY = Pattern.compile(
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.(attention\\.self\\.(?:query|key|value)|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)"
+                    + "\\.(lokr_w[12](?:_[ab])?|soka_[ab]0?)");
+
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
@@ -125,7 +131,8 @@ public final class PeftAdapterFormat {
         int dim = protos[0] == null ? -1 : protos[0].length;
         if (dim < 1) throw new IllegalArgumentException("head prototypes must have at least one column");
         // (IA)^3 vectors do not all tell the width; the head's prototypes live in the encoder's hidden space
-        Geometry g = adapter.kind() == AdapterKind.IA3 ? ia3GeometryOf(adapter.ia3(), adapter.weights(), dim) : geometryOf(adapter.spec(), adapter.weights());
+        Geometry g = adapter.kind() == AdapterKind.IA3 ? ia3GeometryOf(adapter.ia3(), adapter.weights(), dim)
+                : adapter.kind().isKronecker() ? kroneckerGeometryOf(adapter, dim) : geometryOf(adapter.spec(), adapter.weights());
         float[] flat = new float[protos.length * dim];
         for (int i = 0; i < protos.length; i++) {
             if (protos[i] == null || protos[i].length != dim) {
@@ -137,7 +144,9 @@ public final class PeftAdapterFormat {
         if (!Float.isFinite(adapter.head().scale())) throw new IllegalArgumentException("head scale must be finite, got " + adapter.head().scale());
 
         SortedMap<String, byte[]> files = new TreeMap<>();
-        files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter) : configJson(adapter)));
+        files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter)
+                : adapter.kind() == AdapterKind.LOKR ? lokrConfigJson(adapter)
+                : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter) : configJson(adapter)));
         files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
@@ -266,6 +275,54 @@ public final class PeftAdapterFormat {
         return c;
     }
 
+    /**
+     * PEFT's {@code LoKrConfig} fields (PEFT 0.13+ names), in the order PEFT's JSON has them (sorted). Options Lamina
+     * does not apply are written as their off values: {@code rank_dropout = module_dropout = 0},
+     * {@code use_effective_conv2d = false}, empty patterns.
+     */
+    private static ObjectNode lokrConfigJson(Adapter a) {
+        LokrSpec s = a.lokr();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("alpha", s.alpha());
+        c.putObject("alpha_pattern");
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("decompose_both", s.decomposeBoth());
+        c.put("decompose_factor", s.decomposeFactor());
+        c.putNull("exclude_modules");
+        c.put("inference_mode", true);
+        c.put("init_weights", true);
+        c.putNull("layers_pattern");
+        c.putNull("layers_to_transform");
+        c.put("module_dropout", 0.0);
+        c.putNull("modules_to_save");
+        c.put("peft_type", AdapterKind.LOKR.peftType());
+        c.put("r", s.rank());
+        c.put("rank_dropout", 0.0);
+        c.put("rank_dropout_scale", false);
+        c.putObject("rank_pattern");
+        c.putNull("revision");
+        putModules(c, "target_modules", s.targetModules());
+        c.put("task_type", "FEATURE_EXTRACTION");
+        c.put("use_effective_conv2d", false);
+        return c;
+    }
+
+    /** SoKA's settings: not a PEFT type ({@code LAMINA_SOKA}), so PEFT refuses the directory instead of misreading it. */
+    private static ObjectNode sokaConfigJson(Adapter a) {
+        SokaSpec s = a.soka();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("decompose_factor", s.decomposeFactor());
+        c.put("energy_threshold", s.energyThreshold());
+        c.put("inference_mode", true);
+        c.put("max_rank", s.maxRank());
+        c.put("min_rank", s.minRank());
+        c.put("peft_type", AdapterKind.SOKA.peftType());
+        putModules(c, "target_modules", s.targetModules());
+        c.put("task_type", "FEATURE_EXTRACTION");
+        return c;
+    }
+
     private static void putModules(ObjectNode c, String field, List<String> modules) {
         boolean ffnOutputAlone = modules.contains("output.dense") && !modules.contains("attention.output.dense");
         if (ffnOutputAlone) {
@@ -338,6 +395,8 @@ public final class PeftAdapterFormat {
         if (kind == null) throw new IllegalArgumentException(CONFIG + ": unsupported peft_type '" + peftType + "'");
         LoraSpec spec = kind.isLoraShaped() ? loraSpec(config) : null;
         Ia3Spec ia3 = kind == AdapterKind.IA3 ? ia3Spec(config) : null;
+        LokrSpec lokr = kind == AdapterKind.LOKR ? lokrSpec(config) : null;
+        SokaSpec soka = kind == AdapterKind.SOKA ? sokaSpec(config) : null;
 
         // lamina_adapter.json
         int version = intField(meta, "format_version", LAMINA);
@@ -397,11 +456,19 @@ public final class PeftAdapterFormat {
         Map<String, HostTensor> weights;
         JsonNode inter = meta.get("intermediate_size");
         int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
-        boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : spec.targetModules().stream().anyMatch(BertModules::usesIntermediate);
+        List<String> targets = ia3 != null ? ia3.targetModules() : lokr != null ? lokr.targetModules() : soka != null ? soka.targetModules() : spec.targetModules();
+        boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : targets.stream().anyMatch(BertModules::usesIntermediate);
         if (needsIntermediate && intermediate < 1) {
-            throw new IllegalArgumentException(LAMINA + ": an adapter on " + (ia3 != null ? ia3.targetModules() : spec.targetModules()) + " needs intermediate_size");
+            throw new IllegalArgumentException(LAMINA + ": an adapter on " + targets + " needs intermediate_size");
         }
-        if (ia3 != null) {
+        if (lokr != null) {
+            weights = checkedWeights(files.get(WEIGHTS), expectedLokrShapes(lokr, layers, hidden, Math.max(intermediate, 1)), "LoKr",
+                    "r=" + lokr.rank() + ", targets " + lokr.targetModules());
+        } else if (soka != null) {
+            Map<String, HostTensor> stored = readSafetensors(WEIGHTS, files.get(WEIGHTS)).tensors();
+            weights = checkedWeights(stored, expectedSokaShapes(soka, layers, hidden, Math.max(intermediate, 1), stored), "SoKA",
+                    "targets " + soka.targetModules());
+        } else if (ia3 != null) {
             weights = checkedWeights(files.get(WEIGHTS), expectedIa3Shapes(ia3, layers, hidden, Math.max(intermediate, 1)), "(IA)^3", "(IA)^3 targets " + ia3.targetModules());
         } else {
             weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);
@@ -439,7 +506,7 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka);
     }
 
     /** The LoRA settings of an {@code adapter_config.json}, refusing every PEFT option Lamina does not apply. */
@@ -465,6 +532,48 @@ public final class PeftAdapterFormat {
             return new LoraSpec(rank, (float) alpha, (float) dropout, targets, rslora, variant);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The LoKr settings of an {@code adapter_config.json} ({@code peft_type: LOKR}), refusing what Lamina does not
+     * apply: rank or module dropout, effective Conv2d, per-module ranks or alphas, modules_to_save, per-layer selection,
+     * exclusions. {@code init_weights} only concerns initialisation and is ignored.
+     */
+    private static LokrSpec lokrSpec(JsonNode config) {
+        int rank = intField(config, "r", CONFIG);
+        double alpha = number(config, "alpha", CONFIG);
+        JsonNode both = config.get("decompose_both");
+        if (both != null && !both.isNull() && !both.isBoolean()) throw new IllegalArgumentException(CONFIG + ": decompose_both must be true or false, got " + both);
+        int factor = config.has("decompose_factor") && !config.get("decompose_factor").isNull() ? intField(config, "decompose_factor", CONFIG) : -1;
+        for (String field : List.of("rank_dropout", "module_dropout")) {
+            JsonNode v = config.get(field);
+            if (v != null && !v.isNull() && !(v.isNumber() && v.doubleValue() == 0.0)) {
+                throw new IllegalArgumentException(CONFIG + ": unsupported " + field + "=" + v + ", only 0 is supported");
+            }
+        }
+        requireFalseOrAbsent(config, "use_effective_conv2d");
+        requireNullOrAbsent(config, "modules_to_save");
+        requireNullOrAbsent(config, "layers_to_transform");
+        requireNullOrAbsent(config, "exclude_modules");
+        requireEmptyOrAbsent(config, "rank_pattern");
+        requireEmptyOrAbsent(config, "alpha_pattern");
+        List<String> targets = matchModules(config, "target_modules", true);
+        try {
+            return new LokrSpec(targets, rank, (float) alpha, both != null && both.isBoolean() && both.booleanValue(), factor);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The SoKA settings of an {@code adapter_config.json} ({@code peft_type: LAMINA_SOKA}). */
+    private static SokaSpec sokaSpec(JsonNode config) {
+        List<String> targets = matchModules(config, "target_modules", true);
+        try {
+            return new SokaSpec(targets, intField(config, "decompose_factor", CONFIG), number(config, "energy_threshold", CONFIG),
+                    intField(config, "min_rank", CONFIG), intField(config, "max_rank", CONFIG));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().startsWith(CONFIG) ? e.getMessage() : CONFIG + ": " + e.getMessage(), e);
         }
     }
 
@@ -551,7 +660,10 @@ public final class PeftAdapterFormat {
 
     /** The weights file holding exactly {@code expected} (key to shape), every value finite; {@code what} describes the adapter in messages. */
     private static Map<String, HostTensor> checkedWeights(byte[] file, SortedMap<String, long[]> expected, String type, String what) {
-        Map<String, HostTensor> weights = readSafetensors(WEIGHTS, file).tensors();
+        return checkedWeights(readSafetensors(WEIGHTS, file).tensors(), expected, type, what);
+    }
+
+    private static Map<String, HostTensor> checkedWeights(Map<String, HostTensor> weights, SortedMap<String, long[]> expected, String type, String what) {
         int layers = expected.keySet().stream().mapToInt(k -> {
             Matcher m = LAYER.matcher(k);
             return m.find() ? Integer.parseInt(m.group(1)) + 1 : 0;
@@ -751,6 +863,94 @@ public final class PeftAdapterFormat {
         }
         if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected (IA)^3 weights");
         return new Geometry(maxLayer + 1, hidden, intermediate);
+    }
+
+    /** Every PEFT key a LoKr adapter with this spec must have, with its shape ({@link LokrSpec#shapes}). */
+    public static SortedMap<String, long[]> expectedLokrShapes(LokrSpec spec, int layers, int hidden, int intermediate) {
+        SortedMap<String, long[]> out = new TreeMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (String m : spec.targetModules()) {
+                for (Map.Entry<String, long[]> e : spec.shapes(m, hidden, intermediate).entrySet()) out.put(LokrSpec.peftKey(l, m, e.getKey()), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every key a SoKA adapter with this spec must have, with its shape: {@code [K, m, n]} for A and A0, {@code [K, p, q]}
+     * for B and B0, where each target's K is read from its stored {@code soka_a} ({@code 1 ≤ K ≤ min(m·n, p·q)}, a
+     * KPSVD has no more components); a missing {@code soka_a} is reported as missing with K shown as 1.
+     */
+    public static SortedMap<String, long[]> expectedSokaShapes(SokaSpec spec, int layers, int hidden, int intermediate, Map<String, HostTensor> stored) {
+        SortedMap<String, long[]> out = new TreeMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (String module : spec.targetModules()) {
+                int[] f = spec.factors(module, hidden, intermediate);
+                HostTensor a = stored.get(SokaSpec.peftKey(l, module, SokaSpec.A));
+                long k = a == null || a.shape().length != 3 ? 1 : a.shape()[0];
+                long most = Math.min((long) f[0] * f[1], (long) f[2] * f[3]);
+                if (k < 1 || k > most) {
+                    throw new IllegalArgumentException(WEIGHTS + ": '" + SokaSpec.peftKey(l, module, SokaSpec.A) + "' stacks " + k + " Kronecker terms, expected 1 to " + most);
+                }
+                out.put(SokaSpec.peftKey(l, module, SokaSpec.A), new long[]{k, f[0], f[1]});
+                out.put(SokaSpec.peftKey(l, module, SokaSpec.A0), new long[]{k, f[0], f[1]});
+                out.put(SokaSpec.peftKey(l, module, SokaSpec.B), new long[]{k, f[2], f[3]});
+                out.put(SokaSpec.peftKey(l, module, SokaSpec.B0), new long[]{k, f[2], f[3]});
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Layers (from the keys), width (given: the head's) and FFN width (from an FFN target's factors, 0 when none) of a
+     * LoKr or SoKA weight map, checked against the expected keys and shapes.
+     */
+    private static Geometry kroneckerGeometryOf(Adapter adapter, int hidden) {
+        Map<String, HostTensor> weights = adapter.weights();
+        if (weights.isEmpty()) throw new IllegalArgumentException("adapter has no " + adapter.kind() + " weights");
+        boolean lokr = adapter.kind() == AdapterKind.LOKR;
+        List<String> targets = lokr ? adapter.lokr().targetModules() : adapter.soka().targetModules();
+        int maxLayer = -1;
+        for (String k : weights.keySet()) {
+            Matcher m = KRONECKER_KEY.matcher(k);
+            if (!m.matches() || m.group(3).startsWith("soka") == lokr) throw new IllegalArgumentException("adapter weight '" + k + "' is not a " + adapter.kind() + " key");
+            maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
+        }
+        int intermediate = 0;
+        for (String module : targets) {
+            if (!BertModules.usesIntermediate(module)) continue;
+            boolean outSide = module.equals("intermediate.dense");  // the FFN width is its output; output.dense's input
+            int dim = outSide ? 0 : 1;
+            long width = 1;
+            if (lokr) {
+                for (String w : List.of("lokr_w1", "lokr_w2")) {
+                    HostTensor whole = weights.get(LokrSpec.peftKey(0, module, w));
+                    HostTensor half = weights.get(LokrSpec.peftKey(0, module, w + (outSide ? "_a" : "_b")));
+                    HostTensor t = whole != null ? whole : half;
+                    if (t == null || t.shape().length != 2) throw new IllegalArgumentException("adapter is missing LoKr weight " + w + " of layer 0 " + module);
+                    width *= t.shape()[dim];
+                }
+            } else {
+                for (String w : List.of(SokaSpec.A, SokaSpec.B)) {
+                    HostTensor t = weights.get(SokaSpec.peftKey(0, module, w));
+                    if (t == null || t.shape().length != 3) throw new IllegalArgumentException("adapter is missing SoKA weight " + w + " of layer 0 " + module);
+                    width *= t.shape()[dim + 1];
+                }
+            }
+            intermediate = (int) width;
+        }
+        int layers = maxLayer + 1;
+        SortedMap<String, long[]> expected = lokr ? expectedLokrShapes(adapter.lokr(), layers, hidden, Math.max(intermediate, 1))
+                : expectedSokaShapes(adapter.soka(), layers, hidden, Math.max(intermediate, 1), weights);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException("adapter is missing " + adapter.kind() + " weight '" + e.getKey() + "'");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException("adapter weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+        }
+        if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected " + adapter.kind() + " weights");
+        return new Geometry(layers, hidden, intermediate);
     }
 
     /** Every PEFT key an (IA)^3 adapter with this spec must have, with its shape ({@code [1, in]} feed-forward, else {@code [out, 1]}). */

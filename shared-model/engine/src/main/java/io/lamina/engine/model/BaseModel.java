@@ -363,7 +363,17 @@ public final class BaseModel {
         if (loraOrNull != null && ia3OrNull != null) throw new IllegalArgumentException("one adapter at a time: LoRA or (IA)^3");
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, training, null);
+        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, null, training, null);
+    }
+
+    /**
+     * The differentiable forward with Kronecker updates (LoKr or SoKA) on their targets, applied unmerged
+     * ({@link io.lamina.engine.adapter.lokr.LokrLayer}); the caller owns grad mode and the intermediates' scope.
+     */
+    public NDArray encodeKronecker(NDManager manager, List<long[]> ids, LokrArrays lokr, boolean training) {
+        NDArray[] qkv = new NDArray[layers.length];
+        for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
+        return forward(manager, ids, qkv, null, null, lokr, training, null);
     }
 
     /**
@@ -394,15 +404,16 @@ public final class BaseModel {
     public NDArray encode(NDManager manager, List<long[]> ids, QkvHook hook) {
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, null, null, false, hook);
+        return forward(manager, ids, qkv, null, null, null, false, hook);
     }
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, boolean training) {
-        return forward(mgr, ids, qkvWeights, lora, null, training, null);
+        return forward(mgr, ids, qkvWeights, lora, null, null, training, null);
     }
 
-    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook) {
-        return forward(mgr, ids, qkvWeights, lora, ia3, training, hook, null, null);
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
+                            boolean training, QkvHook hook) {
+        return forward(mgr, ids, qkvWeights, lora, ia3, lokr, training, hook, null, null);
     }
 
     /**
@@ -411,7 +422,7 @@ public final class BaseModel {
      * from the principal components, exactly PEFT's computation (dropout on the LoRA input only, none on the residual).
      */
     public NDArray encode(NDManager manager, List<long[]> ids, ResidualWeights residual, LoraArrays lora, boolean training) {
-        return forward(manager, ids, residual.qkv(), lora, null, training, null, residual, null);
+        return forward(manager, ids, residual.qkv(), lora, null, null, training, null, residual, null);
     }
 
     /** Sees the input of each linear of a layer, with the batch's {@code [B, L, 1]} mask of real (non-padding) tokens. */
@@ -420,8 +431,8 @@ public final class BaseModel {
         void observe(int layer, String module, NDArray input, NDArray keep);
     }
 
-    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, boolean training, QkvHook hook,
-                            ResidualWeights residual, InputObserver observer) {
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
+                            boolean training, QkvHook hook, ResidualWeights residual, InputObserver observer) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -486,6 +497,12 @@ public final class BaseModel {
                 k = ia3Projection(ia3, l, "key", x, k, qkvWeights[l], w.qkvB());
                 v = ia3Projection(ia3, l, "value", x, v, qkvWeights[l], w.qkvB());
             }
+            if (lokr != null) {
+                float fold = 1f / (float) Math.sqrt(headDim);
+                q = addKronecker(mgr, lokr, l, "query", x, q, fold);
+                k = addKronecker(mgr, lokr, l, "key", x, k, 1f);
+                v = addKronecker(mgr, lokr, l, "value", x, v, 1f);
+            }
             NDArray qh = q.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
             NDArray kt = k.reshape(b, len, heads, headDim).transpose(0, 2, 3, 1);   // [B, h, d, L]
             NDArray vh = v.reshape(b, len, heads, headDim).transpose(0, 2, 1, 3);   // [B, h, L, d]
@@ -493,14 +510,14 @@ public final class BaseModel {
             NDArray context = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(n, hidden);
             if (observer != null) observer.observe(l, "attention.output.dense", context, keepArray);
             NDArray attnOutW = residual == null ? w.attnOutW() : residual.weightOr(l, "attention.output.dense", w.attnOutW());
-            NDArray attn = adaptedLinear(mgr, lora, ia3, l, "attention.output.dense", context, attnOutW, w.attnOutB(), training);
+            NDArray attn = adaptedLinear(mgr, lora, ia3, lokr, l, "attention.output.dense", context, attnOutW, w.attnOutB(), training);
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
             if (observer != null) observer.observe(l, "intermediate.dense", x, keepArray);
             NDArray ffnInW = residual == null ? w.ffnInW() : residual.weightOr(l, "intermediate.dense", w.ffnInW());
-            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, l, "intermediate.dense", x, ffnInW, w.ffnInB(), training));
+            NDArray inner = Activation.gelu(adaptedLinear(mgr, lora, ia3, lokr, l, "intermediate.dense", x, ffnInW, w.ffnInB(), training));
             if (observer != null) observer.observe(l, "output.dense", inner, keepArray);
             NDArray ffnOutW = residual == null ? w.ffnOutW() : residual.weightOr(l, "output.dense", w.ffnOutW());
-            NDArray ffn = adaptedLinear(mgr, lora, ia3, l, "output.dense", inner, ffnOutW, w.ffnOutB(), training);
+            NDArray ffn = adaptedLinear(mgr, lora, ia3, lokr, l, "output.dense", inner, ffnOutW, w.ffnOutB(), training);
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
@@ -550,12 +567,26 @@ public final class BaseModel {
     }
 
     /** One of the linears after attention, with the adapter's (IA)^3 vector or LoRA update when it targets it. */
-    private static NDArray adaptedLinear(NDManager mgr, LoraArrays lora, Ia3Arrays ia3, int layer, String module, NDArray in, NDArray weight,
-                                         NDArray bias, boolean training) {
+    private static NDArray adaptedLinear(NDManager mgr, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr, int layer, String module, NDArray in,
+                                         NDArray weight, NDArray bias, boolean training) {
         if (ia3 != null) return ia3Linear(ia3, layer, module, in, weight, bias);
+        if (lokr != null) return addKronecker(mgr, lokr, layer, module, in, Linear.linear(in, weight, bias).singletonOrThrow(), 1f);
         NDArray out = Linear.linear(in, weight, bias).singletonOrThrow();
         int t = lora == null ? -1 : lora.spec().targetModules().indexOf(module);
         return t < 0 ? out : out.add(loraDelta(mgr, lora, layer, t, in, out, weight, bias, 1f, training));
+    }
+
+    /**
+     * {@code out + fold · scale · (Σ_k A_k⊗B_k − Σ_k A0_k⊗B0_k) x} when the Kronecker adapter targets {@code module}
+     * (the frozen sum only for SoKA), else {@code out}. {@code fold}: the attention scale folded into the query weights.
+     */
+    private static NDArray addKronecker(NDManager mgr, LokrArrays lokr, int layer, String module, NDArray x, NDArray out, float fold) {
+        int t = lokr.indexOf(module);
+        if (t < 0) return out;
+        NDArray delta = io.lamina.engine.adapter.lokr.LokrLayer.delta(x, lokr.a()[layer][t], lokr.b()[layer][t]);
+        if (lokr.frozenA() != null) delta = delta.sub(io.lamina.engine.adapter.lokr.LokrLayer.delta(x, lokr.frozenA()[layer][t], lokr.frozenB()[layer][t]));
+        // not mul(Number): autograd keeps the scale for backward (see Autograd#constant)
+        return out.add(delta.mul(Autograd.constant(mgr, lokr.scale() * fold)));
     }
 
     /** A linear layer with (IA)^3's vector on its input (feed-forward module) or its output, or plain without one. */
@@ -596,6 +627,7 @@ public final class BaseModel {
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
+        if (adapterOrNull != null && adapterOrNull.kind().isKronecker()) return embedKronecker(ids, adapterOrNull);
         if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
@@ -711,14 +743,19 @@ public final class BaseModel {
     }
 
     /**
-     * One linear's weight {@code W [out, in]} as the checkpoint has it (no folded scale), in double precision:
-     * what PiSSA and CorDA decompose.
+     * The pretrained weight of {@code module} in {@code layer}, {@code [out, in]} as PyTorch's {@code nn.Linear.weight}
+     * (the query's folded attention scale taken out again), in double precision: what PiSSA, CorDA and SoKA's KPSVD
+     * decompose.
      */
-    public double[][] linearWeight(int layer, String module) {
+    public double[][] pretrainedWeight(int layer, String module) {
         if (layer < 0 || layer >= layers.length) throw new IllegalArgumentException("layer " + layer + " of " + layers.length);
         NDArray w = storedWeight(layer, module);
         int rows = (int) w.getShape().get(0), cols = (int) w.getShape().get(1);
-        float[] flat = w.toDevice(Device.cpu(), false).toFloatArray();
+        float[] flat;
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            flat = w.toFloatArray(); // a host copy (from a GPU, a temporary the scope frees)
+        }
         double unfold = QKV.indexOf(module) == 0 ? 1.0 / queryFold() : 1.0;
         double[][] out = new double[rows][cols];
         for (int i = 0; i < rows; i++) {
@@ -775,7 +812,7 @@ public final class BaseModel {
                 List<long[]> batch = ids.subList(start, Math.min(ids.size(), start + INFERENCE_BATCH));
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
-                    forward(mgr, batch, qkvWeights(), null, null, false, null, null, (layer, module, input, keep) -> {
+                    forward(mgr, batch, qkvWeights(), null, null, null, false, null, null, (layer, module, input, keep) -> {
                         if (!modules.contains(module)) return;
                         int b = (int) keep.getShape().get(0), len = (int) keep.getShape().get(1), in = (int) input.getShape().get(1);
                         NDArray x = input.reshape(b, len, in);
@@ -809,6 +846,43 @@ public final class BaseModel {
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
         return qkv;
+    }
+
+    /**
+     * Kronecker (LoKr, SoKA) inference, unmerged: the updates are applied with the reshape trick of
+     * {@link io.lamina.engine.adapter.lokr.LokrLayer}, cheaper than copying the layers' weights per call.
+     */
+    private float[][] embedKronecker(List<long[]> ids, Adapter a) {
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            Map<String, HostTensor> w = a.weights();
+            java.util.function.Function<String, NDArray> tensor = key -> {
+                HostTensor t = w.get(key);
+                return t == null ? null : mgr.create(t.data(), new Shape(t.shape())).toDevice(device, false);
+            };
+            LokrArrays lokr = a.kind() == AdapterKind.LOKR ? LokrArrays.lokr(a.lokr(), layers.length, tensor)
+                    : LokrArrays.soka(a.soka(), layers.length, tensor);
+            Integer[] order = new Integer[ids.size()];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
+            NDArray[] qkv = new NDArray[layers.length];
+            for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
+            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
+                int end = Math.min(order.length, start + INFERENCE_BATCH);
+                List<long[]> batch = new ArrayList<>(end - start);
+                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    float[] flat = forward(mgr, batch, qkv, null, null, lokr, false, null).toFloatArray();
+                    for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+                }
+            }
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
     }
 
     /** Width of the feed-forward layer (1536 for MiniLM). */

@@ -12,6 +12,10 @@ import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.ia3.Ia3Init;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lokr.LokrInit;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lokr.SokaInit;
+import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
@@ -22,6 +26,7 @@ import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.model.Ia3Arrays;
 import io.lamina.engine.model.ResidualWeights;
+import io.lamina.engine.model.LokrArrays;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.AdamW.Param;
@@ -55,7 +60,8 @@ import java.util.TreeMap;
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
- * rank-1 experts, or (IA)^3 vectors ({@link TrainingRequest#ia3}); the same head, schedule and checkpoints
+ * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}) or
+ * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}); the same head, schedule and checkpoints
  * for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
@@ -127,6 +133,8 @@ public final class LoraTrainer {
         // PiSSA / CorDA: the factors start from W's own components, and W − s·B₀A₀ stays frozen
         PrincipalStart principal = principalStart(r);
         Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
+                : r.lokr() != null ? initialLokr(r)
+                : r.soka() != null ? initialSoka(r)
                 : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed())
                 : principal != null ? principal.factors() : initialLora(r);
         String signature = signature(r, initial, frozen);
@@ -156,6 +164,7 @@ public final class LoraTrainer {
                 // Fresh (IA)^3 vectors are ones and fresh DoRA magnitudes the norms of W + sBA: also the base model.
                 float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
                         : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
+                        : r.lokr() != null || r.soka() != null ? base.embedTokens(ids, adapterOf(r, frozen, null, initial, null, null))
                         : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
                         : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
@@ -184,6 +193,26 @@ public final class LoraTrainer {
                     }
                     return base.encode(m, batchIds, null, new Ia3Arrays(ia3, flat), true);
                 };
+            } else if (r.lokr() != null || r.soka() != null) {
+                // LoKr factors decay like LoRA's (toward ΔW = 0, the base); SoKA's start at W's own components, so
+                // decay would pull toward an update of −Σ A0⊗B0, not toward the base: none.
+                float decay = r.lokr() != null ? ts.weightDecay() : 0f;
+                Map<String, NDArray> arrays = new HashMap<>();
+                for (String key : new TreeMap<>(initial).keySet()) {
+                    if (r.soka() != null && isFrozenSoka(key)) {
+                        HostTensor t = initial.get(key);
+                        NDArray c = mgr.create(t.data(), new Shape(t.shape()));
+                        NDScope.unregister(c);
+                        arrays.put(key, c);
+                        continue;
+                    }
+                    Param p = newParam(mgr, key, start, decay);
+                    params.add(p);
+                    arrays.put(key, p.value());
+                }
+                // w1 = w1_a · w1_b (and w2) are multiplied inside each step's recording, so backward reaches the halves
+                encoder = (m, batchIds) -> base.encodeKronecker(m, batchIds, r.lokr() != null
+                        ? LokrArrays.lokr(r.lokr(), layers, arrays::get) : LokrArrays.soka(r.soka(), layers, arrays::get), true);
             } else {
                 NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
                 NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
@@ -217,7 +246,10 @@ public final class LoraTrainer {
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
-            if (r.ia3() != null) {
+            if (r.lokr() != null || r.soka() != null) {
+                log.info("training {} on {} on {} examples, {} classes: {} steps on {}", r.lokr() != null ? "LoKr r=" + r.lokr().rank() : "SoKA",
+                        r.lokr() != null ? r.lokr().targetModules() : r.soka().targetModules(), n, classes, totalSteps, base.device());
+            } else if (r.ia3() != null) {
                 log.info("training (IA)^3 on {} on {} examples, {} classes: {} steps on {}", r.ia3().targetModules(), n, classes, totalSteps, base.device());
             } else {
                 log.info("training {} r={} on {} examples, {} classes: {} steps on {}", spec.dora() ? "DoRA" : "LoRA", spec.rank(), n, classes, totalSteps, base.device());
@@ -280,6 +312,9 @@ public final class LoraTrainer {
             if (early.best != null) result = early.best;
             HostTensor headResult = result.remove(HEAD_KEY);
             Map<String, HostTensor> weights = result;
+            if (r.soka() != null) {
+                for (Map.Entry<String, HostTensor> e : initial.entrySet()) if (isFrozenSoka(e.getKey())) weights.put(e.getKey(), e.getValue());
+            }
             PrototypeHead trainedHead = new PrototypeHead(r.labels(), headResult.normalisedRows(), HEAD_SCALE, basePrototypes);
             Map<String, String> details = new LinkedHashMap<>(r.provenanceDetails());
             details.put("seed", Long.toString(ts.seed()));
@@ -468,6 +503,9 @@ public final class LoraTrainer {
         w.remove(HEAD_KEY);
         AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
         if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        if (r.lokr() != null) return Adapter.lokr(r.lokr(), w, h, base.id(), base.fingerprint(), p);
+        if (r.soka() != null) return Adapter.soka(r.soka(), w, h, base.id(), base.fingerprint(), p);
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
         if (principalOrNull != null) {
             return Adapter.lora(PrincipalStart.baseSpec(r.lora()), principalOrNull.onOriginalBase(r.lora(), w), head, base.id(), base.fingerprint(), p);
@@ -614,6 +652,44 @@ public final class LoraTrainer {
         }
         if (warm != null) log.info("warm-start adapter is not an (IA)^3 adapter of this spec and base; starting from ones");
         return fresh;
+    }
+
+    /** The warm start's factors when it is a LoKr adapter of the same spec on this base, else PEFT's init (seeded). */
+    private Map<String, HostTensor> initialLokr(TrainingRequest r) {
+        Map<String, HostTensor> fresh = LokrInit.initialWeights(r.lokr(), base.layers(), base.hiddenSize(), base.intermediateSize(), r.training().seed());
+        Adapter warm = r.warmStartOrNull();
+        if (warm != null && warm.kind() == AdapterKind.LOKR && warm.lokr().equals(r.lokr()) && sameShapes(warm, fresh)) {
+            log.info("warm-starting LoKr factors from the given adapter");
+            return new TreeMap<>(warm.weights());
+        }
+        if (warm != null) log.info("warm-start adapter is not a LoKr adapter of this spec and base; starting from PEFT's init");
+        return fresh;
+    }
+
+    /**
+     * The warm start's stacks (trained and frozen) when it is a SoKA adapter of the same spec on this base, else the
+     * KPSVD of the base's weights ({@link SokaInit}).
+     */
+    private Map<String, HostTensor> initialSoka(TrainingRequest r) {
+        Adapter warm = r.warmStartOrNull();
+        if (warm != null && warm.kind() == AdapterKind.SOKA && warm.soka().equals(r.soka())
+                && (warm.baseFingerprint() == null || warm.baseFingerprint().equals(base.fingerprint()))) {
+            log.info("warm-starting SoKA factors from the given adapter");
+            return new TreeMap<>(warm.weights());
+        }
+        if (warm != null) log.info("warm-start adapter is not a SoKA adapter of this spec and base; starting from the KPSVD");
+        return SokaInit.initialWeights(r.soka(), base.layers(), base.hiddenSize(), base.intermediateSize(), base::pretrainedWeight);
+    }
+
+    private static boolean isFrozenSoka(String key) {
+        return key.endsWith("." + SokaSpec.A0) || key.endsWith("." + SokaSpec.B0);
+    }
+
+    /** Whether {@code warm} belongs to this base and holds exactly {@code expected}'s keys with their shapes. */
+    private boolean sameShapes(Adapter warm, Map<String, HostTensor> expected) {
+        if (warm.baseFingerprint() != null && !warm.baseFingerprint().equals(base.fingerprint())) return false;
+        if (!warm.weights().keySet().equals(expected.keySet())) return false;
+        return expected.entrySet().stream().allMatch(e -> Arrays.equals(warm.weights().get(e.getKey()).shape(), e.getValue().shape()));
     }
 
     private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
@@ -847,6 +923,8 @@ public final class LoraTrainer {
             update(d, base.fingerprint());
             update(d, String.valueOf(r.lora()));
             if (r.ia3() != null) update(d, "ia3 " + r.ia3());
+            if (r.lokr() != null) update(d, "lokr " + r.lokr());
+            if (r.soka() != null) update(d, "soka " + r.soka());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

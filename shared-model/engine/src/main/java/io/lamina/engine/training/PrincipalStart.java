@@ -35,7 +35,7 @@ record PrincipalStart(Map<String, HostTensor> factors, Map<String, String> prove
         int count = 0;
         for (int l = 0; l < base.layers(); l++) {
             for (String module : spec.targetModules()) {
-                double[][] w = base.linearWeight(l, module);
+                double[][] w = base.pretrainedWeight(l, module);
                 PrincipalInit.Factors f = switch (init.method()) {
                     case PISSA -> PrincipalInit.pissa(w, spec.rank(), spec.exactScaling());
                     case CORDA_IPM -> PrincipalInit.corda(w, covariances.get(ResidualWeights.key(l, module)), spec.rank(), spec.exactScaling(), true);

@@ -3,6 +3,8 @@ package io.lamina.engine.training;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 
@@ -24,26 +26,35 @@ import java.util.Set;
  * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
  *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
  * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
- * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when {@code ia3} is given
+ * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when another kind is given
  * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
+ * @param lokr               the LoKr adapter to train ({@link #lokr}), else {@code null}
+ * @param soka               the SoKA adapter to train ({@link #soka}), else {@code null}
  * @param principalOrNull    PiSSA or CorDA: start a plain LoRA from W's principal (or context-oriented) components
  *                           ({@link #withPrincipalInit}); used when no warm start of the same shape is given. {@code null}: PEFT's default init
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull, Ia3Spec ia3, PrincipalInitialisation principalOrNull) {
+                              Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, PrincipalInitialisation principalOrNull) {
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, null);
+                           Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, null);
     }
 
     /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
     public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
         return new TrainingRequest(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
-                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, init);
+                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, init);
+    }
+
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, null, null);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -58,6 +69,23 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                       Map<String, String> provenanceDetails) {
         return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, ia3);
+    }
+
+    /** A LoKr training job: the same trainer, head and schedule, with PEFT LoKr factors in place of LoRA factors. */
+    public static TrainingRequest lokr(List<LabeledText> train, List<String> labels, LokrSpec lokr, TrainingSpec training,
+                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                       Map<String, String> provenanceDetails) {
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, lokr, null);
+    }
+
+    /**
+     * A SoKA training job: factors initialised from the KPSVD of the base weights (or a SoKA warm start of the
+     * same spec), trained by the same loop.
+     */
+    public static TrainingRequest soka(List<LabeledText> train, List<String> labels, SokaSpec soka, TrainingSpec training,
+                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                       Map<String, String> provenanceDetails) {
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, null, soka);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -82,14 +110,16 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
         if (training == null) throw new IllegalArgumentException("a training spec is required");
-        if ((lora == null) == (ia3 == null)) throw new IllegalArgumentException("exactly one of a LoRA spec and an (IA)^3 spec is required");
-        if (ia3 != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
-            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to (IA)^3 vectors");
+        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0);
+        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr and a SoKA spec is required, got " + kinds);
+        if (lora == null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
+            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to "
+                    + (ia3 != null ? "(IA)^3 vectors" : "Kronecker factors"));
         }
         if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
         if (principalOrNull != null) {
             String what = principalOrNull.method().id();
-            if (lora == null) throw new IllegalArgumentException(what + " initialises LoRA factors; this job trains (IA)^3 vectors");
+            if (lora == null) throw new IllegalArgumentException(what + " initialises LoRA factors; this job trains another adapter type");
             if (lora.dora()) throw new IllegalArgumentException(what + " initialises plain LoRA factors; DoRA's magnitudes have no principal-component init here");
             if (gateOrNull != null) throw new IllegalArgumentException(what + " initialises plain LoRA factors, not MoRA's gated experts");
             if (anchorOrNull != null) throw new IllegalArgumentException(what + " trains on W's residual; pulling its factors toward other adapters' (MOS) mixes two bases");
