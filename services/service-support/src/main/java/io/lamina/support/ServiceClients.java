@@ -92,9 +92,10 @@ public class ServiceClients {
         }
     }
 
+    /** The stream's adapters, with {@code status} only ({@code null}: every status). */
     public List<AdapterEntry> adapters(String streamId, String status) {
         AdapterPage page = registry.get().uri(b -> b.path("/api/adapters").queryParam("streamId", streamId)
-                .queryParam("status", status).queryParam("size", 1000).build()).retrieve().body(AdapterPage.class);
+                .queryParamIfPresent("status", java.util.Optional.ofNullable(status)).queryParam("size", 1000).build()).retrieve().body(AdapterPage.class);
         return page == null ? List.of() : page.items();
     }
 

@@ -5,12 +5,19 @@ import java.util.List;
 /**
  * The adapter a stream trains per task (LoRA; MoRA experts for the mora strategy).
  *
- * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora) or {@code ia3} ((IA)^3 vectors on
+ * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora), {@code ia3} ((IA)^3 vectors on
  *                  {@code targetModules}, PEFT's BERT defaults when none are given; rank, alpha and dropout do not apply)
+ *                  or {@code lokr} (PEFT's LoKr: Kronecker factors with a rank-{@code rank} second factor, scale alpha/rank)
  * @param targetModules linears of each layer: {@code query}, {@code key}, {@code value}, {@code attention.output.dense},
  *                  {@code intermediate.dense}, {@code output.dense}
  * @param rankSweep when set, the rank is chosen per task by a sweep ({@code rank} is then ignored)
+ * @param init      how a {@code lora} adapter's factors start: {@code default} (PEFT's: A random, B zero), {@code pissa}
+ *                  (W's principal components), {@code corda-ipm} (components oriented by the task's own inputs) or
+ *                  {@code corda-kpm} (the components the stream's earlier tasks use least); {@code null} means default
  */
 public record AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules,
-                              RankSweepSettings rankSweep) {
+                              RankSweepSettings rankSweep, String init) {
+    public AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules, RankSweepSettings rankSweep) {
+        this(type, rank, alpha, dropout, targetModules, rankSweep, null);
+    }
 }

@@ -1,5 +1,6 @@
 package io.lamina.registry.domain;
 
+import io.lamina.contracts.Json;
 import io.lamina.contracts.Messages;
 import io.lamina.contracts.Topics;
 import io.lamina.contracts.messages.AdapterRegistered;
@@ -63,18 +64,11 @@ public class RegistryService {
             throw new IllegalArgumentException("blob sha256 is " + sha256 + " but the registration says " + r.sha256());
         }
         Adapter adapter = PeftAdapterFormat.fromZip(zip);
-        Map<String, Object> config = new LinkedHashMap<>();
-        config.put("peft_type", adapter.kind().peftType());
-        if (adapter.ia3() != null) {
-            config.put("target_modules", adapter.ia3().targetModules());
-            config.put("feedforward_modules", adapter.ia3().feedforwardModules());
-        } else {
-            config.put("r", adapter.spec().rank());
-            config.put("lora_alpha", adapter.spec().alpha());
-            config.put("lora_dropout", adapter.spec().dropout());
-            config.put("target_modules", adapter.spec().targetModules());
-            if (adapter.spec().dora()) config.put("use_dora", true);
-        }
+        // the adapter's own PEFT config (every type writes its fields there: r, lora_alpha, use_dora, ia3's
+        // feedforward_modules, LoKr's decompose_both, ...), so the summary never lags behind a new type
+        Map<String, Object> config = new LinkedHashMap<>(Json.read(
+                new String(PeftAdapterFormat.toFiles(adapter).get(PeftAdapterFormat.CONFIG), java.nio.charset.StandardCharsets.UTF_8),
+                new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { }));
         config.put("labels", adapter.head().labels());
         Map<String, Object> provenance = new LinkedHashMap<>(adapter.provenance().details());
         provenance.put("method", adapter.provenance().method());

@@ -24,6 +24,9 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.ParameterAnchor;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lora.PrincipalInit;
+import io.lamina.engine.training.PrincipalInitialisation;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.lora.LoraVariant;
 import io.lamina.engine.io.BlobRef;
@@ -129,7 +132,8 @@ public class TrainingJobs {
         ContinualTraining continual = command.continual() == null ? ContinualTraining.NONE : command.continual();
         ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
         Ia3Spec ia3 = ia3Spec(command.adapter());
-        LoraSpec lora = ia3 != null ? null : loraSpec(command.adapter());
+        LokrSpec lokr = lokrSpec(command.adapter());
+        LoraSpec lora = ia3 != null || lokr != null ? null : loraSpec(command.adapter());
         TrainingSpec spec = trainingSpec(command.training());
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
@@ -214,6 +218,15 @@ public class TrainingJobs {
             provenance.put("rank-sweep", sweep.summary());
             log.info("job {}: rank sweep {}", command.jobId(), sweep.summary());
         }
+        if (adapter == null && lokr != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not LoKr factors");
+            adapter = trainer.train(TrainingRequest.lokr(train, List.copyOf(labels), lokr, spec, warmStart,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, checkpoints, provenance));
+            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
+        }
         if (adapter == null && ia3 != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
             adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
@@ -226,13 +239,15 @@ public class TrainingJobs {
         if (adapter == null) {
             // ICM-LoRA learns from trajectories: plain LoRA runs keep a few snapshots (MoRA's experts and DoRA's magnitudes are another layout)
             int snapshots = command.training() == null ? TrainingSettings.DEFAULT_TRAJECTORY_SNAPSHOTS : command.training().snapshots();
-            Trajectory trajectory = snapshots > 0 && gate == null && !lora.dora() ? Trajectory.keep(snapshots) : null;
+            PrincipalInitialisation principal = principalInit(command, train);
+            // PiSSA/CorDA factors live on W's residual: their snapshots are not adapters of the base (the engine refuses them)
+            Trajectory trajectory = snapshots > 0 && gate == null && !lora.dora() && principal == null ? Trajectory.keep(snapshots) : null;
             adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
                     },
-                    checkpoints, provenance, anchor, gate, trajectory));
+                    checkpoints, provenance, anchor, gate, trajectory).withPrincipalInit(principal));
             if (trajectory != null && !trajectory.snapshots().isEmpty()) {
                 BlobRef snapshotsRef = blobs.put(Trajectory.toSafetensors(trajectory.snapshots()));
                 Map<String, String> details = new LinkedHashMap<>(adapter.provenance().details());
@@ -260,8 +275,42 @@ public class TrainingJobs {
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
     }
 
-    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora) and {@code ia3}. */
-    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3");
+    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3} and {@code lokr}. */
+    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr");
+
+    /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */
+    static LokrSpec lokrSpec(AdapterSettings settings) {
+        if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("lokr")) return null;
+        List<String> targets = settings.targetModules() == null || settings.targetModules().isEmpty()
+                ? LoraSpec.defaults().targetModules() : settings.targetModules();
+        int rank = settings.rank() > 0 ? settings.rank() : LokrSpec.DEFAULT_RANK;
+        return new LokrSpec(targets, rank, settings.alpha() > 0 ? (float) settings.alpha() : rank, false, -1);
+    }
+
+    /**
+     * The policy's LoRA initialiser ({@code init}): {@code null} for PEFT's default. CorDA's context: the task's own
+     * texts (IPM); for KPM the texts of the stream's earlier tasks, whose behaviour the frozen large components keep
+     * (a stream's first task has none, so it calibrates on its own texts, and provenance says so).
+     */
+    PrincipalInitialisation principalInit(TrainAdapter command, List<LabeledText> train) {
+        AdapterSettings settings = command.adapter();
+        if (settings == null || settings.init() == null || settings.init().isBlank() || settings.init().equalsIgnoreCase("default")) return null;
+        PrincipalInit.Method method = PrincipalInit.Method.of(settings.init());
+        List<String> own = train.stream().map(LabeledText::text).toList();
+        if (method == PrincipalInit.Method.PISSA) return PrincipalInitialisation.pissa();
+        if (method == PrincipalInit.Method.CORDA_IPM) return new PrincipalInitialisation(method, own);
+        List<String> earlier = new ArrayList<>();
+        Set<String> tasks = new LinkedHashSet<>();
+        for (ServiceClients.AdapterEntry a : clients.adapters(command.streamId(), null)) {
+            if (a.taskKey() != null && !a.taskKey().equals(command.taskKey())) tasks.add(a.taskKey());
+        }
+        for (String task : tasks) {
+            ServiceClients.Dataset d = clients.dataset(command.streamId(), task);
+            if (d != null) d.train().forEach(t -> earlier.add(t.text()));
+        }
+        log.info("job {}: corda-kpm calibrates on {} texts of {} earlier tasks", command.jobId(), earlier.size(), tasks.size());
+        return new PrincipalInitialisation(method, earlier.isEmpty() ? own : earlier);
+    }
 
     static LoraSpec loraSpec(AdapterSettings settings) {
         if (settings == null) return LoraSpec.defaults();
