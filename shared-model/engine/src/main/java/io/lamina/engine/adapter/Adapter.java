@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter;
 
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
@@ -19,13 +20,14 @@ import java.util.TreeMap;
  * @param baseModelId      e.g. {@code sentence-transformers/all-MiniLM-L6-v2}
  * @param baseFingerprint  sha256 of the base weights; adapters only load onto that base
  * @param descriptor       the representation descriptor of the data it was trained on, or {@code null}
- * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3
+ * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3 and BOTTLENECK
  * @param gate             MoRA's per-token gate over the rank-1 experts ({@link AdapterKind#MORA}), else {@code null}
  * @param ia3              the (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}
+ * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3) {
+                      RankGate gate, Ia3Spec ia3, BottleneckSpec bottleneck) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -36,9 +38,16 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         weights = new TreeMap<>(weights);
         if ((kind == AdapterKind.MORA) != (gate != null)) throw new IllegalArgumentException("a MORA adapter, and only one, has a rank gate");
         if ((kind == AdapterKind.IA3) != (ia3 != null)) throw new IllegalArgumentException("an IA3 adapter, and only one, has an (IA)^3 spec");
+        if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
+    }
+
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
+                   RankGate gate, Ia3Spec ia3) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -64,21 +73,22 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, bottleneck);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, bottleneck);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, bottleneck);
     }
 
     /**
      * Whether the adapter's update is a plain low-rank delta {@code ΔW = s B A} (LoRA without DoRA):
      * what merges, blends and stacking can combine. DoRA rescales {@code W + ΔW} per row, MoRA gates
-     * per token and (IA)^3 multiplies activations, so none of them is a sum of deltas.
+     * per token, (IA)^3 multiplies activations and a bottleneck adapter applies GELU between its
+     * projections, so none of them is a sum of deltas.
      */
     public boolean isLinearLora() {
         return kind == AdapterKind.LORA && spec.variant().isLinearDelta();
@@ -111,6 +121,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         String why = switch (kind) {
             case MORA -> "a MoRA adapter gates its experts per token";
             case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
+            case BOTTLENECK -> "a bottleneck adapter is a non-linear module (GELU between its down- and up-projection), "
+                    + "so it cannot be merged into W or added to other adapters' deltas";
             case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
                     + "independent of W that can be added to others";
         };
@@ -126,6 +138,12 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public static Adapter ia3(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head,
                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.IA3, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, spec);
+    }
+
+    /** Bottleneck adapters: tensors keyed by {@link BottleneckSpec#peftKey}. */
+    public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                                     String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.BOTTLENECK, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

@@ -12,7 +12,14 @@ public enum AdapterKind {
      * (IA)^3: learned vectors rescaling activations of chosen linears ({@code Ia3Spec}); PEFT's {@code IA3}.
      * Its weights are {@code ia3_l} vectors, not LoRA factors.
      */
-    IA3("IA3");
+    IA3("IA3"),
+    /**
+     * Bottleneck adapters (Houlsby / Pfeiffer, sequential or parallel; {@code BottleneckSpec}). PEFT has no
+     * bottleneck adapters, so its {@code peft_type} makes PEFT refuse the file; AdapterHub's format (its own
+     * {@code adapter_config.json} and {@code pytorch_adapter.bin}) is a different one. Not mergeable: GELU
+     * sits between its projections.
+     */
+    BOTTLENECK("LAMINA_BOTTLENECK");
 
     private final String peftType;
 
@@ -22,5 +29,5 @@ public enum AdapterKind {
     public String peftType() { return peftType; }
 
     /** Whether the adapter's weights are LoRA factors described by a {@code LoraSpec} (LoRA, DoRA, MoRA). */
-    public boolean isLoraShaped() { return this != IA3; }
+    public boolean isLoraShaped() { return this != IA3 && this != BOTTLENECK; }
 }

@@ -10,6 +10,9 @@ import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.bottleneck.BottleneckInit;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Init;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraInit;
@@ -20,6 +23,7 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.model.BottleneckArrays;
 import io.lamina.engine.model.Ia3Arrays;
 import io.lamina.engine.model.LoraArrays;
 import io.lamina.engine.tensor.HostTensor;
@@ -54,8 +58,8 @@ import java.util.TreeMap;
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
- * rank-1 experts, or (IA)^3 vectors ({@link TrainingRequest#ia3}); the same head, schedule and checkpoints
- * for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
+ * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}) or bottleneck adapters ({@link TrainingRequest#bottleneck});
+ * the same head, schedule and checkpoints for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
  *
@@ -123,7 +127,9 @@ public final class LoraTrainer {
         int warmupSteps = (int) Math.ceil(ts.warmupRatio() * totalSteps);
         // MoRA: the warm start's experts stay frozen in front of this run's new ones.
         Map<String, HostTensor> frozen = frozenExperts(r);
+        Map<String, String> sharedDetails = new LinkedHashMap<>();
         Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
+                : r.bottleneck() != null ? initialBottleneck(r, sharedDetails)
                 : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed()) : initialLora(r);
         String signature = signature(r, initial, frozen);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
@@ -152,6 +158,7 @@ public final class LoraTrainer {
                 // Fresh (IA)^3 vectors are ones and fresh DoRA magnitudes the norms of W + sBA: also the base model.
                 float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
                         : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
+                        : r.bottleneck() != null ? base.embedTokens(ids, bottleneckAdapter(r.bottleneck(), initial, null, null))
                         : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
                         : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
@@ -180,6 +187,23 @@ public final class LoraTrainer {
                     }
                     return base.encode(m, batchIds, null, new Ia3Arrays(ia3, flat), true);
                 };
+            } else if (r.bottleneck() != null) {
+                // weight decay on the projections' weights only, none on biases (the usual AdamW rule, as HF's Trainer);
+                // decaying W_up pulls the adapter toward 0, i.e. toward the base model
+                BottleneckSpec bn = r.bottleneck();
+                BottleneckSpec.Tensor[] kinds = BottleneckSpec.Tensor.values();
+                NDArray[][][] tensors = new NDArray[layers][bn.adaptersPerLayer()][kinds.length];
+                for (int l = 0; l < layers; l++) {
+                    for (int q = 0; q < bn.adaptersPerLayer(); q++) {
+                        for (BottleneckSpec.Tensor t : kinds) {
+                            Param p = newParam(mgr, BottleneckSpec.peftKey(l, bn.positions().get(q), t), start, t.isBias() ? 0f : ts.weightDecay());
+                            params.add(p);
+                            tensors[l][q][t.ordinal()] = p.value();
+                        }
+                    }
+                }
+                BottleneckArrays arrays = new BottleneckArrays(bn, tensors);
+                encoder = (m, batchIds) -> base.encode(m, batchIds, null, null, arrays, true);
             } else {
                 NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
                 NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
@@ -208,7 +232,10 @@ public final class LoraTrainer {
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
-            if (r.ia3() != null) {
+            if (r.bottleneck() != null) {
+                log.info("training bottleneck adapters {} (sharing {}) on {} examples, {} classes: {} steps on {}", r.bottleneck(), r.bottleneckSharing(),
+                        n, classes, totalSteps, base.device());
+            } else if (r.ia3() != null) {
                 log.info("training (IA)^3 on {} on {} examples, {} classes: {} steps on {}", r.ia3().targetModules(), n, classes, totalSteps, base.device());
             } else {
                 log.info("training {} r={} on {} examples, {} classes: {} steps on {}", spec.dora() ? "DoRA" : "LoRA", spec.rank(), n, classes, totalSteps, base.device());
@@ -296,6 +323,7 @@ public final class LoraTrainer {
             if (startStep > 0) details.put("resumed-at-step", Integer.toString(startStep));
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
+            details.putAll(sharedDetails);
             AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
             Adapter adapter = adapterOf(r, frozen, weights, trainedHead, provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
@@ -458,6 +486,7 @@ public final class LoraTrainer {
         w.remove(HEAD_KEY);
         AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
         if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
+        if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), w, head, p);
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
         return Adapter.lora(r.lora(), w, head, base.id(), base.fingerprint(), p);
     }
@@ -593,6 +622,46 @@ public final class LoraTrainer {
     private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
         return Adapter.ia3(spec, weights, h, base.id(), base.fingerprint(),
+                provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+    }
+
+    /**
+     * A bottleneck run's starting weights: a fresh seeded init ({@link BottleneckInit}), with the halves that
+     * {@link TrainingRequest#bottleneckSharing()} shares copied from the warm start when it is a bottleneck
+     * adapter of the same spec on this base. What was shared goes into {@code details} (provenance):
+     * {@code bottleneck-sharing} always, {@code bottleneck-shared} ({@code all}, {@code up}, {@code down}) when
+     * something came from the warm start.
+     */
+    private Map<String, HostTensor> initialBottleneck(TrainingRequest r, Map<String, String> details) {
+        BottleneckSpec spec = r.bottleneck();
+        BottleneckSharing sharing = r.bottleneckSharing();
+        Map<String, HostTensor> fresh = BottleneckInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+        details.put("bottleneck-sharing", sharing.name());
+        Adapter warm = r.warmStartOrNull();
+        if (warm == null || sharing == BottleneckSharing.NONE) {
+            if (warm != null) log.info("bottleneck sharing NONE: the warm-start adapter is not used, every task gets its own adapter");
+            return fresh;
+        }
+        String mismatch = warm.kind() != AdapterKind.BOTTLENECK ? "it is a " + warm.kind() + " adapter"
+                : !warm.bottleneck().equals(spec) ? "its spec is " + warm.bottleneck() + ", this run's " + spec
+                : warm.baseFingerprint() != null && !warm.baseFingerprint().equals(base.fingerprint()) ? "it belongs to another base model"
+                : null;
+        if (mismatch != null) {
+            if (sharing == BottleneckSharing.SINGLE) {
+                log.info("warm-start adapter cannot be continued ({}); starting from a fresh init", mismatch);
+                return fresh;
+            }
+            throw new IllegalArgumentException("bottleneck sharing " + sharing + " needs an earlier bottleneck adapter of the same spec on this base: " + mismatch);
+        }
+        Map<String, HostTensor> out = BottleneckInit.shared(sharing, fresh, warm.weights());
+        details.put("bottleneck-shared", sharing == BottleneckSharing.SINGLE ? "all" : sharing.sharesUp() ? "up" : "down");
+        log.info("bottleneck sharing {}: continuing the warm start's {}", sharing, details.get("bottleneck-shared"));
+        return out;
+    }
+
+    private Adapter bottleneckAdapter(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        return Adapter.bottleneck(spec, weights, h, base.id(), base.fingerprint(),
                 provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
     }
 
@@ -814,6 +883,7 @@ public final class LoraTrainer {
             update(d, base.fingerprint());
             update(d, String.valueOf(r.lora()));
             if (r.ia3() != null) update(d, "ia3 " + r.ia3());
+            if (r.bottleneck() != null) update(d, "bottleneck " + r.bottleneck() + " sharing " + r.bottleneckSharing());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

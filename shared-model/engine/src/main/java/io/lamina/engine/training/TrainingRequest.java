@@ -2,6 +2,8 @@ package io.lamina.engine.training;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
@@ -24,13 +26,23 @@ import java.util.Set;
  * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
  *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
  * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
- * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when {@code ia3} is given
+ * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when {@code ia3} or {@code bottleneck} is given
  * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
+ * @param bottleneck         the bottleneck adapters to train instead of a LoRA ({@link #bottleneck}), else {@code null}
+ * @param bottleneckSharing  with {@code bottleneck}: which part of a bottleneck {@code warmStartOrNull} the run continues
+ *                           ({@link BottleneckSharing#SINGLE}, the default, continues all of it, as warm starts of the other kinds do); else {@code null}
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull, Ia3Spec ia3) {
+                              Trajectory trajectoryOrNull, Ia3Spec ia3, BottleneckSpec bottleneck, BottleneckSharing bottleneckSharing) {
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, null, null);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
@@ -43,6 +55,31 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                       Map<String, String> provenanceDetails) {
         return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, ia3);
+    }
+
+    /**
+     * A bottleneck-adapter training job (Houlsby / Pfeiffer): the same trainer, head and schedule. A bottleneck
+     * {@code warmStartOrNull} of the same spec and base is continued as a whole ({@link BottleneckSharing#SINGLE}).
+     */
+    public static TrainingRequest bottleneck(List<LabeledText> train, List<String> labels, BottleneckSpec bottleneck, TrainingSpec training,
+                                             Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                             Map<String, String> provenanceDetails) {
+        return bottleneck(train, labels, bottleneck, BottleneckSharing.SINGLE, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails);
+    }
+
+    /**
+     * A bottleneck-adapter job for a task of a continual stream, whose {@code earlierOrNull} is the previous
+     * task's adapter: {@code sharing} says which of its halves the new adapter continues (VL-Adapter's sharing,
+     * see {@link BottleneckSharing}); the other half starts fresh. Without an earlier adapter (a stream's first
+     * task) everything starts fresh. {@code SHARE_UP} and {@code SHARE_DOWN} refuse an earlier adapter that is not
+     * a bottleneck adapter of the same spec on the same base; {@code SINGLE} then starts fresh, as LoRA warm starts do.
+     */
+    public static TrainingRequest bottleneck(List<LabeledText> train, List<String> labels, BottleneckSpec bottleneck, BottleneckSharing sharing,
+                                             TrainingSpec training, Adapter earlierOrNull, ProgressListener listener,
+                                             CheckpointStore checkpointsOrNull, Map<String, String> provenanceDetails) {
+        if (bottleneck == null) throw new IllegalArgumentException("a bottleneck spec is required");
+        return new TrainingRequest(train, labels, null, training, earlierOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null,
+                bottleneck, sharing);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -67,10 +104,16 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
         if (training == null) throw new IllegalArgumentException("a training spec is required");
-        if ((lora == null) == (ia3 == null)) throw new IllegalArgumentException("exactly one of a LoRA spec and an (IA)^3 spec is required");
+        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (bottleneck != null ? 1 : 0);
+        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA spec, an (IA)^3 spec and a bottleneck spec is required");
         if (ia3 != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to (IA)^3 vectors");
         }
+        if (bottleneck != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
+            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to bottleneck adapters");
+        }
+        if (bottleneck == null && bottleneckSharing != null) throw new IllegalArgumentException("bottleneck sharing applies to bottleneck adapters only");
+        if (bottleneck != null && bottleneckSharing == null) bottleneckSharing = BottleneckSharing.SINGLE;
         if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
         train = List.copyOf(train);
         labels = List.copyOf(labels);
