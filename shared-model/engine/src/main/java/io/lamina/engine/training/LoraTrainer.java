@@ -655,7 +655,8 @@ public final class LoraTrainer {
         }
         Map<String, HostTensor> out = BottleneckInit.shared(sharing, fresh, warm.weights());
         details.put("bottleneck-shared", sharing == BottleneckSharing.SINGLE ? "all" : sharing.sharesUp() ? "up" : "down");
-        log.info("bottleneck sharing {}: continuing the warm start's {}", sharing, details.get("bottleneck-shared"));
+        log.info("bottleneck sharing {}: continuing {} of the warm start", sharing,
+                sharing == BottleneckSharing.SINGLE ? "all" : sharing.sharesUp() ? "the up-projection" : "the down-projection");
         return out;
     }
 
