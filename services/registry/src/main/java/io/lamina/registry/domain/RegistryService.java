@@ -68,6 +68,10 @@ public class RegistryService {
         if (adapter.ia3() != null) {
             config.put("target_modules", adapter.ia3().targetModules());
             config.put("feedforward_modules", adapter.ia3().feedforwardModules());
+        } else if (adapter.bottleneck() != null) {
+            config.put("architecture", adapter.bottleneck().architecture().name().toLowerCase(java.util.Locale.ROOT));
+            config.put("placement", adapter.bottleneck().placement().name().toLowerCase(java.util.Locale.ROOT));
+            config.put("reduction_factor", adapter.bottleneck().reductionFactor());
         } else {
             config.put("r", adapter.spec().rank());
             config.put("lora_alpha", adapter.spec().alpha());
