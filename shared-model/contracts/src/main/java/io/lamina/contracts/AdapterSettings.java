@@ -5,12 +5,18 @@ import java.util.List;
 /**
  * The adapter a stream trains per task (LoRA; MoRA experts for the mora strategy).
  *
- * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora) or {@code ia3} ((IA)^3 vectors on
+ * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora), {@code ia3} ((IA)^3 vectors on
  *                  {@code targetModules}, PEFT's BERT defaults when none are given; rank, alpha and dropout do not apply)
+ *                  or {@code bottleneck} (Houlsby / Pfeiffer adapters as {@code bottleneck} says; rank, alpha, dropout and
+ *                  targetModules do not apply)
  * @param targetModules linears of each layer: {@code query}, {@code key}, {@code value}, {@code attention.output.dense},
  *                  {@code intermediate.dense}, {@code output.dense}
  * @param rankSweep when set, the rank is chosen per task by a sweep ({@code rank} is then ignored)
+ * @param bottleneck settings of the {@code bottleneck} type ({@code null}: its defaults); refused with another type
  */
 public record AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules,
-                              RankSweepSettings rankSweep) {
+                              RankSweepSettings rankSweep, BottleneckSettings bottleneck) {
+    public AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules, RankSweepSettings rankSweep) {
+        this(type, rank, alpha, dropout, targetModules, rankSweep, null);
+    }
 }
