@@ -11,14 +11,17 @@ import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.io.AdapterFixtures;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.tensor.HostTensor;
+import io.lamina.engine.training.CheckpointStore;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.TrainingSpec;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -147,5 +150,37 @@ class BottleneckSharingTest {
         Map<String, HostTensor> missing = new TreeMap<>(a);
         missing.remove(upW);
         assertThatThrownBy(() -> BottleneckInit.shared(BottleneckSharing.SHARE_UP, b, missing)).hasMessageContaining("lacks '" + upW + "'");
+    }
+
+    @Test
+    void aSharedRunResumedFromItsCheckpointTakesTheStepsAnUninterruptedRunTakes() {
+        List<LabeledText> sports = TinyTasks.sports();
+        List<String> labels = sports.stream().map(LabeledText::label).distinct().toList();
+        TrainingSpec spec = new TrainingSpec(2, 4, 3e-3f, 0.01f, 0f, 1f, 9L, 32, 1); // 4 steps, a checkpoint after each
+        Adapter uninterrupted = new LoraTrainer(BASE).train(TrainingRequest.bottleneck(sports, labels, SPEC, BottleneckSharing.SHARE_UP, spec, taskA,
+                null, null, Map.of()));
+        byte[][] saved = new byte[1][];
+        CheckpointStore store = new CheckpointStore() {
+            @Override
+            public Optional<byte[]> load() { return Optional.ofNullable(saved[0]); }
+
+            @Override
+            public void save(byte[] checkpoint) { saved[0] = checkpoint.clone(); }
+
+            @Override
+            public void clear() { saved[0] = null; }
+        };
+        assertThatThrownBy(() -> new LoraTrainer(BASE).train(TrainingRequest.bottleneck(sports, labels, SPEC, BottleneckSharing.SHARE_UP, spec, taskA, p -> {
+            if (p.step() == 3) throw new IllegalStateException("worker killed");
+        }, store, Map.of()))).hasMessage("worker killed");
+        List<Integer> resumedSteps = new ArrayList<>();
+        Adapter resumed = new LoraTrainer(BASE).train(TrainingRequest.bottleneck(sports, labels, SPEC, BottleneckSharing.SHARE_UP, spec, taskA,
+                p -> resumedSteps.add(p.step()), store, Map.of()));
+        assertThat(resumedSteps).containsExactly(4);
+        assertThat(resumed.provenance().details()).containsEntry("resumed-at-step", "3").containsEntry("bottleneck-shared", "up");
+        for (String k : uninterrupted.weights().keySet()) {
+            assertThat(resumed.weights().get(k).data()).as(k).containsExactly(uninterrupted.weights().get(k).data());
+        }
+        assertThat(saved[0]).isNull(); // cleared when the run completed
     }
 }
