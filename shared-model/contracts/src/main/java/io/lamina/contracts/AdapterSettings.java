@@ -7,17 +7,20 @@ import java.util.List;
  *
  * @param type      {@code lora} (default), {@code dora} (LoRA with PEFT's use_dora), {@code ia3} ((IA)^3 vectors on
  *                  {@code targetModules}, PEFT's BERT defaults when none are given; rank, alpha and dropout do not apply)
- *                  or {@code lokr} (PEFT's LoKr: Kronecker factors with a rank-{@code rank} second factor, scale alpha/rank)
+ *                  {@code lokr} (PEFT's LoKr: Kronecker factors with a rank-{@code rank} second factor, scale alpha/rank)
+ *                  or {@code bottleneck} (Houlsby / Pfeiffer adapters as {@code bottleneck} says; rank, alpha, dropout and
+ *                  targetModules do not apply)
  * @param targetModules linears of each layer: {@code query}, {@code key}, {@code value}, {@code attention.output.dense},
  *                  {@code intermediate.dense}, {@code output.dense}
  * @param rankSweep when set, the rank is chosen per task by a sweep ({@code rank} is then ignored)
+ * @param bottleneck settings of the {@code bottleneck} type ({@code null}: its defaults); refused with another type
  * @param init      how a {@code lora} adapter's factors start: {@code default} (PEFT's: A random, B zero), {@code pissa}
  *                  (W's principal components), {@code corda-ipm} (components oriented by the task's own inputs) or
  *                  {@code corda-kpm} (the components the stream's earlier tasks use least); {@code null} means default
  */
 public record AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules,
-                              RankSweepSettings rankSweep, String init) {
+                              RankSweepSettings rankSweep, BottleneckSettings bottleneck, String init) {
     public AdapterSettings(String type, int rank, double alpha, double dropout, List<String> targetModules, RankSweepSettings rankSweep) {
-        this(type, rank, alpha, dropout, targetModules, rankSweep, null);
+        this(type, rank, alpha, dropout, targetModules, rankSweep, null, null);
     }
 }

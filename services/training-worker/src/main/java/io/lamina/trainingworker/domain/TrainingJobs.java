@@ -1,6 +1,7 @@
 package io.lamina.trainingworker.domain;
 
 import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.BottleneckSettings;
 import io.lamina.contracts.ContinualTraining;
 import io.lamina.contracts.RankGateSettings;
 import io.lamina.contracts.RankSweepSettings;
@@ -23,6 +24,8 @@ import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.ParameterAnchor;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lora.PrincipalInit;
@@ -131,9 +134,10 @@ public class TrainingJobs {
         long started = System.nanoTime();
         ContinualTraining continual = command.continual() == null ? ContinualTraining.NONE : command.continual();
         ServiceClients.Dataset dataset = clients.dataset(command.datasetId());
-        Ia3Spec ia3 = ia3Spec(command.adapter());
+        BottleneckSpec bottleneck = bottleneckSpec(command.adapter());
+        Ia3Spec ia3 = bottleneck != null ? null : ia3Spec(command.adapter());
         LokrSpec lokr = lokrSpec(command.adapter());
-        LoraSpec lora = ia3 != null || lokr != null ? null : loraSpec(command.adapter());
+        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null ? null : loraSpec(command.adapter());
         TrainingSpec spec = trainingSpec(command.training());
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
@@ -227,6 +231,15 @@ public class TrainingJobs {
                     }, checkpoints, provenance));
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
+        if (adapter == null && bottleneck != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not bottleneck adapters");
+            adapter = trainer.train(TrainingRequest.bottleneck(train, List.copyOf(labels), bottleneck, bottleneckSharing(command.adapter()), spec, warmStart,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, checkpoints, provenance));
+            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
+        }
         if (adapter == null && ia3 != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
             adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
@@ -275,8 +288,8 @@ public class TrainingJobs {
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
     }
 
-    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3} and {@code lokr}. */
-    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr");
+    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3}, {@code lokr} and {@code bottleneck}. */
+    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr", "bottleneck");
 
     /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */
     static LokrSpec lokrSpec(AdapterSettings settings) {
@@ -310,6 +323,39 @@ public class TrainingJobs {
         }
         log.info("job {}: corda-kpm calibrates on {} texts of {} earlier tasks", command.jobId(), earlier.size(), tasks.size());
         return new PrincipalInitialisation(method, earlier.isEmpty() ? own : earlier);
+    }
+
+
+    /**
+     * The bottleneck spec of a {@code bottleneck} adapter type (Pfeiffer, sequential, reduction factor 16 unless
+     * {@code settings.bottleneck()} says otherwise), else {@code null}; bottleneck settings with another type are refused.
+     */
+    static BottleneckSpec bottleneckSpec(AdapterSettings settings) {
+        if (settings == null) return null;
+        boolean isBottleneck = settings.type() != null && settings.type().equalsIgnoreCase("bottleneck");
+        BottleneckSettings b = settings.bottleneck();
+        if (!isBottleneck) {
+            if (b != null) throw new IllegalArgumentException("bottleneck settings given for adapter type '" + settings.type() + "', not 'bottleneck'");
+            return null;
+        }
+        BottleneckSpec d = BottleneckSpec.defaults();
+        if (b == null) return d;
+        return new BottleneckSpec(
+                b.architecture() == null ? d.architecture() : parse(BottleneckSpec.Architecture.class, "architecture", b.architecture()),
+                b.placement() == null ? d.placement() : parse(BottleneckSpec.Placement.class, "placement", b.placement()),
+                b.reductionFactor() == null ? d.reductionFactor() : b.reductionFactor());
+    }
+
+    /** A {@code bottleneck} type's sharing with the previous task's adapter ({@code single} unless the settings say otherwise). */
+    static BottleneckSharing bottleneckSharing(AdapterSettings settings) {
+        BottleneckSettings b = settings == null ? null : settings.bottleneck();
+        return b == null || b.sharing() == null ? BottleneckSharing.SINGLE : parse(BottleneckSharing.class, "sharing", b.sharing());
+    }
+
+    private static <E extends Enum<E>> E parse(Class<E> type, String field, String value) {
+        for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(value)) return e;
+        throw new IllegalArgumentException("bottleneck " + field + " '" + value + "' is not one of "
+                + java.util.Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList());
     }
 
     static LoraSpec loraSpec(AdapterSettings settings) {

@@ -1,12 +1,18 @@
 package io.lamina.trainingworker.domain;
 
+import io.lamina.contracts.AdapterSettings;
+import io.lamina.contracts.BottleneckSettings;
 import io.lamina.contracts.Json;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.contracts.TrainingSettings;
 import io.lamina.engine.training.TrainingSpec;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
 
 /** A stream policy's training settings as the engine's training spec: given values win, absent ones are the engine's defaults. */
 class TrainingSettingsMappingTest {
@@ -34,5 +40,34 @@ class TrainingSettingsMappingTest {
         assertThatThrownBy(() -> new TrainingSettings(3, 32, 1e-3, 1, 64, null, null, null, 2)).hasMessageContaining("needs a validationFraction");
         assertThatThrownBy(() -> new TrainingSettings(3, 32, 1e-3, 1, 64, null, 0, null, null)).hasMessageContaining("gradientAccumulation");
         assertThatThrownBy(() -> new TrainingSettings(3, 32, 1e-3, 1, 64, null, null, 0.9, null)).hasMessageContaining("validationFraction");
+    }
+
+    @Test
+    void aBottleneckPolicyBecomesTheEngineSpecAndSharing() {
+        AdapterSettings plain = Json.read("{\"type\":\"bottleneck\",\"rank\":0,\"alpha\":0,\"dropout\":0}", AdapterSettings.class);
+        assertThat(TrainingJobs.bottleneckSpec(plain)).isEqualTo(BottleneckSpec.defaults());
+        assertThat(TrainingJobs.bottleneckSharing(plain)).isEqualTo(BottleneckSharing.SINGLE);
+        assertThat(TrainingJobs.ia3Spec(plain)).isNull();
+        AdapterSettings houlsby = new AdapterSettings("bottleneck", 0, 0, 0, null, null, new BottleneckSettings("houlsby", "parallel", 8, "share_up"), null);
+        assertThat(TrainingJobs.bottleneckSpec(houlsby)).isEqualTo(new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 8));
+        assertThat(TrainingJobs.bottleneckSharing(houlsby)).isEqualTo(BottleneckSharing.SHARE_UP);
+        assertThat(TrainingJobs.bottleneckSpec(new AdapterSettings("lora", 8, 16, 0.1, List.of("query"), null))).isNull();
+        assertThatThrownBy(() -> TrainingJobs.bottleneckSpec(new AdapterSettings("lora", 8, 16, 0.1, null, null, new BottleneckSettings(null, null, 8, null), null)))
+                .hasMessageContaining("bottleneck settings given for adapter type 'lora'");
+        assertThatThrownBy(() -> TrainingJobs.bottleneckSpec(new AdapterSettings("bottleneck", 0, 0, 0, null, null, new BottleneckSettings("compacter", null, null, null), null)))
+                .hasMessageContaining("bottleneck architecture 'compacter' is not one of [houlsby, pfeiffer]");
+        assertThatThrownBy(() -> TrainingJobs.bottleneckSpec(new AdapterSettings("bottleneck", 0, 0, 0, null, null, new BottleneckSettings(null, null, 0, null), null)))
+                .hasMessageContaining("reduction factor must be in [1, 4096]");
+    }
+
+    @Test
+    void aLokrPolicyAndALoraInitBecomeTheEngineSpecs() {
+        AdapterSettings lokr = Json.read("{\"type\":\"lokr\",\"rank\":4,\"alpha\":0,\"dropout\":0}", AdapterSettings.class);
+        assertThat(TrainingJobs.lokrSpec(lokr)).isEqualTo(new io.lamina.engine.adapter.lokr.LokrSpec(List.of("query", "value"), 4, 4f, false, -1));
+        assertThat(TrainingJobs.loraSpec(null)).isNotNull();
+        assertThat(TrainingJobs.lokrSpec(new AdapterSettings("lora", 8, 16, 0.1, List.of("query"), null))).isNull();
+        AdapterSettings pissa = Json.read("{\"type\":\"lora\",\"rank\":8,\"alpha\":16,\"dropout\":0,\"init\":\"pissa\"}", AdapterSettings.class);
+        assertThat(pissa.init()).isEqualTo("pissa");
+        assertThat(io.lamina.engine.adapter.lora.PrincipalInit.Method.of(pissa.init())).isEqualTo(io.lamina.engine.adapter.lora.PrincipalInit.Method.PISSA);
     }
 }

@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter;
 
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
@@ -21,15 +22,16 @@ import java.util.TreeMap;
  * @param baseModelId      e.g. {@code sentence-transformers/all-MiniLM-L6-v2}
  * @param baseFingerprint  sha256 of the base weights; adapters only load onto that base
  * @param descriptor       the representation descriptor of the data it was trained on, or {@code null}
- * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3
+ * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3 and BOTTLENECK
  * @param gate             MoRA's per-token gate over the rank-1 experts ({@link AdapterKind#MORA}), else {@code null}
  * @param ia3              the (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}
  * @param lokr             the LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}
  * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
+ * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka) {
+                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -42,6 +44,7 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         if ((kind == AdapterKind.IA3) != (ia3 != null)) throw new IllegalArgumentException("an IA3 adapter, and only one, has an (IA)^3 spec");
         if ((kind == AdapterKind.LOKR) != (lokr != null)) throw new IllegalArgumentException("a LOKR adapter, and only one, has a LoKr spec");
         if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
+        if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
@@ -50,13 +53,13 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                    String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
                    RankGate gate) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null, null, null);
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                    String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
                    RankGate gate, Ia3Spec ia3) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, null, null);
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, null, null, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -79,21 +82,22 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck);
     }
 
     /**
      * Whether the adapter's update is a plain low-rank delta {@code ΔW = s B A} (LoRA without DoRA):
      * what merges, blends and stacking can combine. DoRA rescales {@code W + ΔW} per row, MoRA gates
-     * per token and (IA)^3 multiplies activations, so none of them is a sum of deltas.
+     * per token, (IA)^3 multiplies activations and a bottleneck adapter applies GELU between its
+     * projections, so none of them is a sum of deltas.
      */
     public boolean isLinearLora() {
         return kind == AdapterKind.LORA && spec.variant().isLinearDelta();
@@ -128,6 +132,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
             case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
             case LOKR -> "a LoKr adapter's update is a Kronecker product (alpha/r)·kron(w1, w2), not LoRA factors B A";
             case SOKA -> "a SoKA adapter's update is a difference of sums of Kronecker products, not LoRA factors B A";
+            case BOTTLENECK -> "a bottleneck adapter is a non-linear module (GELU between its down- and up-projection), "
+                    + "so it cannot be merged into W or added to other adapters' deltas";
             case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
                     + "independent of W that can be added to others";
         };
@@ -148,13 +154,19 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     /** LoKr: PEFT's {@code lokr_w1}/{@code lokr_w2} tensors keyed by {@link LokrSpec#peftKey}. */
     public static Adapter lokr(LokrSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.LOKR, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, spec, null);
+        return new Adapter(AdapterKind.LOKR, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, spec, null, null);
     }
 
     /** SoKA: trainable and frozen Kronecker stacks keyed by {@link SokaSpec#peftKey}. */
     public static Adapter soka(SokaSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.SOKA, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, spec);
+        return new Adapter(AdapterKind.SOKA, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, spec, null);
+    }
+
+    /** Bottleneck adapters: tensors keyed by {@link BottleneckSpec#peftKey}. */
+    public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                                     String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.BOTTLENECK, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

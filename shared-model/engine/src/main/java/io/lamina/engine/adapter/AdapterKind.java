@@ -24,7 +24,14 @@ public enum AdapterKind {
      * factors kept frozen and subtracted ({@code SokaSpec}). Not a PEFT type: PEFT's LoKr holds one Kronecker
      * product and cannot express the frozen residual, so its {@code peft_type} makes PEFT refuse it.
      */
-    SOKA("LAMINA_SOKA");
+    SOKA("LAMINA_SOKA"),
+    /**
+     * Bottleneck adapters (Houlsby / Pfeiffer, sequential or parallel; {@code BottleneckSpec}). PEFT has no
+     * bottleneck adapters, so its {@code peft_type} makes PEFT refuse the file; AdapterHub's format (its own
+     * {@code adapter_config.json} and {@code pytorch_adapter.bin}) is a different one. Not mergeable: GELU
+     * sits between its projections.
+     */
+    BOTTLENECK("LAMINA_BOTTLENECK");
 
     private final String peftType;
 

@@ -17,6 +17,7 @@ import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.BertModules;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
@@ -62,6 +63,9 @@ import java.util.zip.ZipOutputStream;
  *       {@code base_prototypes} [classes, dim] (class means under the base model, for retrieval) and the
  *       task descriptor {@code descriptor.mean} [dim], {@code descriptor.components} [k, dim],
  *       {@code descriptor.loss} [2] (mean and std of its reconstruction losses);</li>
+ *   <li>for a {@link AdapterKind#BOTTLENECK} adapter, {@code adapter_config.json} has {@code peft_type
+ *       LAMINA_BOTTLENECK} (which PEFT refuses: it has no bottleneck adapters) and the spec's fields, and the
+ *       weights file holds {@link BottleneckSpec#peftKey} tensors ({@link #bottleneckConfigJson});</li>
  *   <li>{@code lamina_adapter.json}: what PEFT has no place for: labels, head scale, kind, base model id and
  *       fingerprint, layer count and hidden size, provenance.</li>
  * </ul>
@@ -98,6 +102,11 @@ public final class PeftAdapterFormat {
     private static final Pattern KEY = Pattern.compile(
             "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.(attention\\.self\\.(?:query|key|value)|attention\\.output\\.dense|intermediate\\.dense|output\\.dense)"
                     + "\\.(?:lora_([AB])\\.weight|lora_magnitude_vector)");
+    private static final Pattern BOTTLENECK_KEY = Pattern.compile(
+            "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.(attention\\.output|output)\\.adapter\\.(down|up)\\.(weight|bias)");
+    /** Every field of a {@code LAMINA_BOTTLENECK} {@code adapter_config.json}; any other is refused. */
+    static final Set<String> BOTTLENECK_CONFIG_FIELDS = Set.of("architecture", "base_model_name_or_path", "bottleneck_size", "inference_mode",
+            "init_weights", "non_linearity", "peft_type", "placement", "reduction_factor", "task_type");
     private static final Pattern IA3_KEY = Pattern.compile(
             "base_model\\.model\\.encoder\\.layer\\.(0|[1-9][0-9]{0,3})\\.([a-z.]+)\\.ia3_l");
 
@@ -132,7 +141,9 @@ public final class PeftAdapterFormat {
         if (dim < 1) throw new IllegalArgumentException("head prototypes must have at least one column");
         // (IA)^3 vectors do not all tell the width; the head's prototypes live in the encoder's hidden space
         Geometry g = adapter.kind() == AdapterKind.IA3 ? ia3GeometryOf(adapter.ia3(), adapter.weights(), dim)
-                : adapter.kind().isKronecker() ? kroneckerGeometryOf(adapter, dim) : geometryOf(adapter.spec(), adapter.weights());
+                : adapter.kind().isKronecker() ? kroneckerGeometryOf(adapter, dim)
+                : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckGeometryOf(adapter.bottleneck(), adapter.weights(), dim)
+                : geometryOf(adapter.spec(), adapter.weights());
         float[] flat = new float[protos.length * dim];
         for (int i = 0; i < protos.length; i++) {
             if (protos[i] == null || protos[i].length != dim) {
@@ -146,7 +157,8 @@ public final class PeftAdapterFormat {
         SortedMap<String, byte[]> files = new TreeMap<>();
         files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter)
                 : adapter.kind() == AdapterKind.LOKR ? lokrConfigJson(adapter)
-                : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter) : configJson(adapter)));
+                : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter)
+                : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckConfigJson(adapter, g.hidden) : configJson(adapter)));
         files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
@@ -323,6 +335,30 @@ public final class PeftAdapterFormat {
         return c;
     }
 
+    /**
+     * A bottleneck adapter's config. Not a PEFT config: PEFT has no bottleneck adapters and refuses the
+     * {@code peft_type}. Not AdapterHub's either (its {@code adapter_config.json} nests a {@code config} object
+     * with {@code mh_adapter}/{@code output_adapter} flags and its weights are {@code pytorch_adapter.bin} under
+     * {@code bert.encoder.layer.N.output.adapters.<name>.adapter_down.0.weight}-style keys). {@code bottleneck_size}
+     * is derived ({@code hidden / reduction_factor}) and checked on reading; {@code non_linearity} is always
+     * {@code gelu} (erf) and {@code init_weights} {@code zero_up}, for readers of the file.
+     */
+    private static ObjectNode bottleneckConfigJson(Adapter a, int hidden) {
+        BottleneckSpec s = a.bottleneck();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("architecture", s.architecture().name().toLowerCase(java.util.Locale.ROOT));
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("bottleneck_size", s.width(hidden));
+        c.put("inference_mode", true);
+        c.put("init_weights", "zero_up");
+        c.put("non_linearity", "gelu");
+        c.put("peft_type", AdapterKind.BOTTLENECK.peftType());
+        c.put("placement", s.placement().name().toLowerCase(java.util.Locale.ROOT));
+        c.put("reduction_factor", s.reductionFactor());
+        c.put("task_type", "FEATURE_EXTRACTION");
+        return c;
+    }
+
     private static void putModules(ObjectNode c, String field, List<String> modules) {
         boolean ffnOutputAlone = modules.contains("output.dense") && !modules.contains("attention.output.dense");
         if (ffnOutputAlone) {
@@ -395,6 +431,7 @@ public final class PeftAdapterFormat {
         if (kind == null) throw new IllegalArgumentException(CONFIG + ": unsupported peft_type '" + peftType + "'");
         LoraSpec spec = kind.isLoraShaped() ? loraSpec(config) : null;
         Ia3Spec ia3 = kind == AdapterKind.IA3 ? ia3Spec(config) : null;
+        BottleneckSpec bottleneck = kind == AdapterKind.BOTTLENECK ? bottleneckSpec(config) : null;
         LokrSpec lokr = kind == AdapterKind.LOKR ? lokrSpec(config) : null;
         SokaSpec soka = kind == AdapterKind.SOKA ? sokaSpec(config) : null;
 
@@ -456,12 +493,15 @@ public final class PeftAdapterFormat {
         Map<String, HostTensor> weights;
         JsonNode inter = meta.get("intermediate_size");
         int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
-        List<String> targets = ia3 != null ? ia3.targetModules() : lokr != null ? lokr.targetModules() : soka != null ? soka.targetModules() : spec.targetModules();
+        List<String> targets = ia3 != null ? ia3.targetModules() : lokr != null ? lokr.targetModules() : soka != null ? soka.targetModules()
+                : spec != null ? spec.targetModules() : List.of();
         boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : targets.stream().anyMatch(BertModules::usesIntermediate);
         if (needsIntermediate && intermediate < 1) {
             throw new IllegalArgumentException(LAMINA + ": an adapter on " + targets + " needs intermediate_size");
         }
-        if (lokr != null) {
+        if (bottleneck != null) {
+            weights = checkedWeights(files.get(WEIGHTS), bottleneckShapes(bottleneck, layers, hidden, config), "bottleneck", "bottleneck " + bottleneck);
+        } else if (lokr != null) {
             weights = checkedWeights(files.get(WEIGHTS), expectedLokrShapes(lokr, layers, hidden, Math.max(intermediate, 1)), "LoKr",
                     "r=" + lokr.rank() + ", targets " + lokr.targetModules());
         } else if (soka != null) {
@@ -506,7 +546,56 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck);
+    }
+
+    /**
+     * The settings of a {@code LAMINA_BOTTLENECK} {@code adapter_config.json}: Lamina's own format, so it is read
+     * strictly: unknown fields, another non-linearity or init, and values outside the enums are refused.
+     */
+    private static BottleneckSpec bottleneckSpec(JsonNode config) {
+        for (Iterator<String> it = config.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!BOTTLENECK_CONFIG_FIELDS.contains(f)) {
+                throw new IllegalArgumentException(CONFIG + ": unknown field '" + f + "' for peft_type " + AdapterKind.BOTTLENECK.peftType()
+                        + " (known: " + new TreeSet<>(BOTTLENECK_CONFIG_FIELDS) + ")");
+            }
+        }
+        requireValue(config, "non_linearity", "gelu");
+        requireValue(config, "init_weights", "zero_up");
+        BottleneckSpec.Architecture architecture = enumField(config, "architecture", BottleneckSpec.Architecture.class);
+        BottleneckSpec.Placement placement = enumField(config, "placement", BottleneckSpec.Placement.class);
+        int reduction = intField(config, "reduction_factor", CONFIG);
+        try {
+            return new BottleneckSpec(architecture, placement, reduction);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static <E extends Enum<E>> E enumField(JsonNode config, String field, Class<E> type) {
+        String v = text(config, field, CONFIG);
+        for (E e : type.getEnumConstants()) {
+            if (e.name().toLowerCase(java.util.Locale.ROOT).equals(v)) return e;
+        }
+        List<String> known = Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(java.util.Locale.ROOT)).toList();
+        throw new IllegalArgumentException(CONFIG + ": " + field + " '" + v + "' is not one of " + known);
+    }
+
+    /** The bottleneck tensors a file must hold for this base, after checking the config's {@code bottleneck_size} against it. */
+    private static SortedMap<String, long[]> bottleneckShapes(BottleneckSpec spec, int layers, int hidden, JsonNode config) {
+        int width;
+        try {
+            width = spec.width(hidden);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+        JsonNode size = config.get("bottleneck_size");
+        if (size != null && !size.isNull() && intField(config, "bottleneck_size", CONFIG) != width) {
+            throw new IllegalArgumentException(CONFIG + ": bottleneck_size " + size + " does not match hidden_size " + hidden + " / reduction_factor "
+                    + spec.reductionFactor() + " = " + width);
+        }
+        return spec.expectedShapes(layers, hidden);
     }
 
     /** The LoRA settings of an {@code adapter_config.json}, refusing every PEFT option Lamina does not apply. */
@@ -717,6 +806,10 @@ public final class PeftAdapterFormat {
             Map<String, HostTensor> weights = checkedWeights(files.get(WEIGHTS), expectedIa3Shapes(spec, layers, hidden, intermediate), "(IA)^3",
                     "(IA)^3 targets " + spec.targetModules() + ", feed-forward " + spec.feedforwardModules());
             return new PeftImport(AdapterKind.IA3, null, spec, new TreeMap<>(weights), details);
+        }
+        if (peftType.equals(AdapterKind.BOTTLENECK.peftType())) {
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' is a Lamina bottleneck adapter, not a PEFT adapter: "
+                    + "read its full directory (with " + LAMINA + " and " + HEAD + ") as a Lamina adapter instead");
         }
         if (!peftType.equals(AdapterKind.LORA.peftType())) {
             throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3)");
@@ -951,6 +1044,29 @@ public final class PeftAdapterFormat {
         }
         if (weights.size() != expected.size()) throw new IllegalArgumentException("adapter has unexpected " + adapter.kind() + " weights");
         return new Geometry(layers, hidden, intermediate);
+    }
+
+    /** Layers (from the keys) and width (given, from the head) of a bottleneck weight map, checked complete and shaped as the spec says. */
+    private static Geometry bottleneckGeometryOf(BottleneckSpec spec, Map<String, HostTensor> weights, int hidden) {
+        if (weights.isEmpty()) throw new IllegalArgumentException("adapter has no bottleneck weights");
+        int maxLayer = -1;
+        for (String k : weights.keySet()) {
+            Matcher m = BOTTLENECK_KEY.matcher(k);
+            if (!m.matches()) throw new IllegalArgumentException("adapter weight '" + k + "' is not a bottleneck adapter key");
+            maxLayer = Math.max(maxLayer, Integer.parseInt(m.group(1)));
+        }
+        SortedMap<String, long[]> expected = spec.expectedShapes(maxLayer + 1, hidden);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            HostTensor t = weights.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException("adapter is missing bottleneck weight '" + e.getKey() + "'");
+            if (!Arrays.equals(t.shape(), e.getValue())) {
+                throw new IllegalArgumentException("adapter weight '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
+            }
+        }
+        for (String k : weights.keySet()) {
+            if (!expected.containsKey(k)) throw new IllegalArgumentException("adapter has bottleneck weight '" + k + "', which a " + spec.architecture() + " spec does not");
+        }
+        return new Geometry(maxLayer + 1, hidden, 0);
     }
 
     /** Every PEFT key an (IA)^3 adapter with this spec must have, with its shape ({@code [1, in]} feed-forward, else {@code [out, 1]}). */

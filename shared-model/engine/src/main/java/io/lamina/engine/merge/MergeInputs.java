@@ -62,7 +62,13 @@ final class MergeInputs {
         for (int i = 0; i < adapters.size(); i++) {
             Adapter a = adapters.get(i);
             if (a == null) throw new IllegalArgumentException("adapter " + i + " is null");
-            if (a.kind() != AdapterKind.LORA) throw new IllegalArgumentException("adapter " + i + " is " + a.kind() + ", merging needs LORA adapters");
+            if (a.kind() != AdapterKind.LORA) {
+                try {
+                    a.requireLinearLora("merging");
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("adapter " + i + " is " + a.kind() + ": " + e.getMessage(), e);
+                }
+            }
             // DoRA is refused, not approximated: its magnitudes rescale W + ΔW per row, so summing or trimming
             // its ΔW (TIES, DARE, task arithmetic) would silently drop the magnitudes (docs/decisions.md).
             if (!a.isStackableLora()) {

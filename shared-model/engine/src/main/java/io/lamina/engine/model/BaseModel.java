@@ -18,6 +18,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Layer;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.Dora;
@@ -360,10 +361,23 @@ public final class BaseModel {
      * (IA)^3 adapter, or neither (the base model); not both.
      */
     public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays loraOrNull, Ia3Arrays ia3OrNull, boolean training) {
-        if (loraOrNull != null && ia3OrNull != null) throw new IllegalArgumentException("one adapter at a time: LoRA or (IA)^3");
+        return encode(manager, ids, loraOrNull, ia3OrNull, null, training);
+    }
+
+    /**
+     * {@link #encode(NDManager, List, LoraArrays, boolean)} with at most one of a LoRA (plain, DoRA or MoRA),
+     * an (IA)^3 adapter and bottleneck adapters; all {@code null} is the base model.
+     */
+    public NDArray encode(NDManager manager, List<long[]> ids, LoraArrays loraOrNull, Ia3Arrays ia3OrNull, BottleneckArrays bottleneckOrNull,
+                          boolean training) {
+        int given = (loraOrNull != null ? 1 : 0) + (ia3OrNull != null ? 1 : 0) + (bottleneckOrNull != null ? 1 : 0);
+        if (given > 1) throw new IllegalArgumentException("one adapter at a time: LoRA, (IA)^3 or bottleneck");
+        if (bottleneckOrNull != null && bottleneckOrNull.tensors().length != layers.length) {
+            throw new IllegalArgumentException("bottleneck adapters for " + bottleneckOrNull.tensors().length + " layers, the model has " + layers.length);
+        }
         NDArray[] qkv = new NDArray[layers.length];
         for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, null, training, null);
+        return forward(manager, ids, qkv, loraOrNull, ia3OrNull, null, bottleneckOrNull, training, null, null, null);
     }
 
     /**
@@ -413,7 +427,7 @@ public final class BaseModel {
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
                             boolean training, QkvHook hook) {
-        return forward(mgr, ids, qkvWeights, lora, ia3, lokr, training, hook, null, null);
+        return forward(mgr, ids, qkvWeights, lora, ia3, lokr, null, training, hook, null, null);
     }
 
     /**
@@ -422,7 +436,7 @@ public final class BaseModel {
      * from the principal components, exactly PEFT's computation (dropout on the LoRA input only, none on the residual).
      */
     public NDArray encode(NDManager manager, List<long[]> ids, ResidualWeights residual, LoraArrays lora, boolean training) {
-        return forward(manager, ids, residual.qkv(), lora, null, null, training, null, residual, null);
+        return forward(manager, ids, residual.qkv(), lora, null, null, null, training, null, residual, null);
     }
 
     /** Sees the input of each linear of a layer, with the batch's {@code [B, L, 1]} mask of real (non-padding) tokens. */
@@ -432,7 +446,7 @@ public final class BaseModel {
     }
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
-                            boolean training, QkvHook hook, ResidualWeights residual, InputObserver observer) {
+                            BottleneckArrays bottleneck, boolean training, QkvHook hook, ResidualWeights residual, InputObserver observer) {
         int b = ids.size();
         int len = 0;
         for (long[] s : ids) len = Math.max(len, s.length);
@@ -511,6 +525,8 @@ public final class BaseModel {
             if (observer != null) observer.observe(l, "attention.output.dense", context, keepArray);
             NDArray attnOutW = residual == null ? w.attnOutW() : residual.weightOr(l, "attention.output.dense", w.attnOutW());
             NDArray attn = adaptedLinear(mgr, lora, ia3, lokr, l, "attention.output.dense", context, attnOutW, w.attnOutB(), training);
+            // bottleneck adapters join the sub-layer's output before the residual and post-LN: LN(f(x) + a(f(x) or x) + x)
+            if (bottleneck != null) attn = bottleneck.adapt(l, BottleneckSpec.Position.ATTENTION, x, attn);
             x = LayerNorm.layerNorm(attn.add(x), new Shape(hidden), w.ln1Gamma(), w.ln1Beta(), LN_EPS).singletonOrThrow();
             if (observer != null) observer.observe(l, "intermediate.dense", x, keepArray);
             NDArray ffnInW = residual == null ? w.ffnInW() : residual.weightOr(l, "intermediate.dense", w.ffnInW());
@@ -518,6 +534,7 @@ public final class BaseModel {
             if (observer != null) observer.observe(l, "output.dense", inner, keepArray);
             NDArray ffnOutW = residual == null ? w.ffnOutW() : residual.weightOr(l, "output.dense", w.ffnOutW());
             NDArray ffn = adaptedLinear(mgr, lora, ia3, lokr, l, "output.dense", inner, ffnOutW, w.ffnOutB(), training);
+            if (bottleneck != null) ffn = bottleneck.adapt(l, BottleneckSpec.Position.FFN, x, ffn);
             x = LayerNorm.layerNorm(ffn.add(x), new Shape(hidden), w.ln2Gamma(), w.ln2Beta(), LN_EPS).singletonOrThrow();
         }
         NDArray pooled = x.reshape(b, len, hidden).mul(keepArray).sum(new int[]{1}).div(countArray); // [B, H]
@@ -622,12 +639,13 @@ public final class BaseModel {
     /**
      * Inference with an adapter: LoRA (and DoRA, as {@code (m/‖W + sBA‖) ⊙ (W + sBA)}) on the attention
      * projections merged into the fused Q|K|V weights; MoRA (whose gate is not linear), LoRA on the
-     * attention output or FFN, and (IA)^3 applied unmerged in the forward. {@code adapterOrNull == null}
+     * attention output or FFN, (IA)^3 and bottleneck adapters (non-linear) applied unmerged in the forward. {@code adapterOrNull == null}
      * is the base model.
      */
     public float[][] embedTokens(List<long[]> ids, Adapter adapterOrNull) {
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
         if (adapterOrNull != null && adapterOrNull.kind().isKronecker()) return embedKronecker(ids, adapterOrNull);
+        if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.BOTTLENECK) return embedBottleneck(ids, adapterOrNull);
         if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
@@ -707,19 +725,7 @@ public final class BaseModel {
                 }
             }
             Ia3Arrays ia3 = new Ia3Arrays(spec, vectors);
-            Integer[] order = new Integer[ids.size()];
-            for (int i = 0; i < order.length; i++) order[i] = i;
-            Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
-            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
-                int end = Math.min(order.length, start + INFERENCE_BATCH);
-                List<long[]> batch = new ArrayList<>(end - start);
-                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
-                try (NDScope scope = new NDScope()) {
-                    scope.suppressNotUsedWarning();
-                    float[] flat = encode(mgr, batch, null, ia3, false).toFloatArray();
-                    for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
-                }
-            }
+            embedLengthSorted(ids, out, batch -> encode(mgr, batch, null, ia3, false));
         } finally {
             Autograd.restore(grad);
         }
@@ -812,7 +818,7 @@ public final class BaseModel {
                 List<long[]> batch = ids.subList(start, Math.min(ids.size(), start + INFERENCE_BATCH));
                 try (NDScope scope = new NDScope()) {
                     scope.suppressNotUsedWarning();
-                    forward(mgr, batch, qkvWeights(), null, null, null, false, null, null, (layer, module, input, keep) -> {
+                    forward(mgr, batch, qkvWeights(), null, null, null, null, false, null, null, (layer, module, input, keep) -> {
                         if (!modules.contains(module)) return;
                         int b = (int) keep.getShape().get(0), len = (int) keep.getShape().get(1), in = (int) input.getShape().get(1);
                         NDArray x = input.reshape(b, len, in);
@@ -864,25 +870,66 @@ public final class BaseModel {
             };
             LokrArrays lokr = a.kind() == AdapterKind.LOKR ? LokrArrays.lokr(a.lokr(), layers.length, tensor)
                     : LokrArrays.soka(a.soka(), layers.length, tensor);
-            Integer[] order = new Integer[ids.size()];
-            for (int i = 0; i < order.length; i++) order[i] = i;
-            Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
-            NDArray[] qkv = new NDArray[layers.length];
-            for (int l = 0; l < layers.length; l++) qkv[l] = layers[l].qkvW();
-            for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
-                int end = Math.min(order.length, start + INFERENCE_BATCH);
-                List<long[]> batch = new ArrayList<>(end - start);
-                for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
-                try (NDScope scope = new NDScope()) {
-                    scope.suppressNotUsedWarning();
-                    float[] flat = forward(mgr, batch, qkv, null, null, lokr, false, null).toFloatArray();
-                    for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
-                }
-            }
+            NDArray[] qkv = qkvWeights();
+            embedLengthSorted(ids, out, batch -> forward(mgr, batch, qkv, null, null, lokr, false, null));
         } finally {
             Autograd.restore(grad);
         }
         return out;
+    }
+
+    /**
+     * Bottleneck inference: the adapters are applied in the forward (GELU between the projections, so
+     * nothing can be merged into the base weights). Every tensor's shape is checked against the spec first.
+     */
+    private float[][] embedBottleneck(List<long[]> ids, Adapter a) {
+        BottleneckSpec spec = a.bottleneck();
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        Map<String, long[]> expected = spec.expectedShapes(layers.length, hidden);
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            BottleneckSpec.Tensor[] kinds = BottleneckSpec.Tensor.values();
+            NDArray[][][] tensors = new NDArray[layers.length][spec.adaptersPerLayer()][kinds.length];
+            for (int l = 0; l < layers.length; l++) {
+                for (int p = 0; p < spec.adaptersPerLayer(); p++) {
+                    for (BottleneckSpec.Tensor t : kinds) {
+                        String key = BottleneckSpec.peftKey(l, spec.positions().get(p), t);
+                        HostTensor v = a.weights().get(key);
+                        if (v == null) throw new IllegalArgumentException("bottleneck adapter lacks " + key);
+                        if (!Arrays.equals(v.shape(), expected.get(key))) {
+                            throw new IllegalArgumentException(key + " has shape " + Arrays.toString(v.shape()) + ", expected " + Arrays.toString(expected.get(key)));
+                        }
+                        tensors[l][p][t.ordinal()] = mgr.create(v.data(), new Shape(v.shape())).toDevice(device, false);
+                    }
+                }
+            }
+            BottleneckArrays bottleneck = new BottleneckArrays(spec, tensors);
+            embedLengthSorted(ids, out, batch -> encode(mgr, batch, null, null, bottleneck, false));
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /**
+     * Fills {@code out} (in the order of {@code ids}) with {@code encoder}'s rows for batches of
+     * {@value #INFERENCE_BATCH} sequences of similar length, each batch's intermediates freed after it.
+     */
+    private void embedLengthSorted(List<long[]> ids, float[][] out, java.util.function.Function<List<long[]>, NDArray> encoder) {
+        Integer[] order = new Integer[ids.size()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (x, y) -> Integer.compare(ids.get(x).length, ids.get(y).length));
+        for (int start = 0; start < order.length; start += INFERENCE_BATCH) {
+            int end = Math.min(order.length, start + INFERENCE_BATCH);
+            List<long[]> batch = new ArrayList<>(end - start);
+            for (int i = start; i < end; i++) batch.add(ids.get(order[i]));
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                float[] flat = encoder.apply(batch).toFloatArray();
+                for (int i = start; i < end; i++) out[order[i]] = Arrays.copyOfRange(flat, (i - start) * hidden, (i - start + 1) * hidden);
+            }
+        }
     }
 
     /** Width of the feed-forward layer (1536 for MiniLM). */

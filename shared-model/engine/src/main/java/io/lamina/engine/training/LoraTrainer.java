@@ -10,6 +10,9 @@ import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.bottleneck.BottleneckInit;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Init;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrInit;
@@ -24,6 +27,7 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.io.Safetensors;
 import io.lamina.engine.model.Autograd;
 import io.lamina.engine.model.BaseModel;
+import io.lamina.engine.model.BottleneckArrays;
 import io.lamina.engine.model.Ia3Arrays;
 import io.lamina.engine.model.ResidualWeights;
 import io.lamina.engine.model.LokrArrays;
@@ -60,9 +64,10 @@ import java.util.TreeMap;
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
- * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}) or
- * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}); the same head, schedule and checkpoints
- * for all. Gradient accumulation runs {@code gradientAccumulation} micro-batches per optimizer step;
+ * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}),
+ * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}) or bottleneck adapters
+ * ({@link TrainingRequest#bottleneck}); the same head, schedule and checkpoints for all. Gradient accumulation runs
+ * {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
  *
@@ -132,9 +137,11 @@ public final class LoraTrainer {
         Map<String, HostTensor> frozen = frozenExperts(r);
         // PiSSA / CorDA: the factors start from W's own components, and W − s·B₀A₀ stays frozen
         PrincipalStart principal = principalStart(r);
+        Map<String, String> sharedDetails = new LinkedHashMap<>();
         Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
                 : r.lokr() != null ? initialLokr(r)
                 : r.soka() != null ? initialSoka(r)
+                : r.bottleneck() != null ? initialBottleneck(r, sharedDetails)
                 : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed())
                 : principal != null ? principal.factors() : initialLora(r);
         String signature = signature(r, initial, frozen);
@@ -165,6 +172,7 @@ public final class LoraTrainer {
                 float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
                         : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
                         : r.lokr() != null || r.soka() != null ? base.embedTokens(ids, adapterOf(r, frozen, null, initial, null, null))
+                        : r.bottleneck() != null ? base.embedTokens(ids, bottleneckAdapter(r.bottleneck(), initial, null, null))
                         : r.gateOrNull() != null ? base.embedTokens(ids, moraAdapter(spec, frozen, initial, r.gateOrNull(), null))
                         : base.embedTokens(ids, spec, initial);
                 start.put(HEAD_KEY, normalisedFlat(classMeans(initialEmbeddings, y, classes, ts.seed())));
@@ -213,6 +221,23 @@ public final class LoraTrainer {
                 // w1 = w1_a · w1_b (and w2) are multiplied inside each step's recording, so backward reaches the halves
                 encoder = (m, batchIds) -> base.encodeKronecker(m, batchIds, r.lokr() != null
                         ? LokrArrays.lokr(r.lokr(), layers, arrays::get) : LokrArrays.soka(r.soka(), layers, arrays::get), true);
+            } else if (r.bottleneck() != null) {
+                // weight decay on the projections' weights only, none on biases (the usual AdamW rule, as HF's Trainer);
+                // decaying W_up pulls the adapter toward 0, i.e. toward the base model
+                BottleneckSpec bn = r.bottleneck();
+                BottleneckSpec.Tensor[] kinds = BottleneckSpec.Tensor.values();
+                NDArray[][][] tensors = new NDArray[layers][bn.adaptersPerLayer()][kinds.length];
+                for (int l = 0; l < layers; l++) {
+                    for (int q = 0; q < bn.adaptersPerLayer(); q++) {
+                        for (BottleneckSpec.Tensor t : kinds) {
+                            Param p = newParam(mgr, BottleneckSpec.peftKey(l, bn.positions().get(q), t), start, t.isBias() ? 0f : ts.weightDecay());
+                            params.add(p);
+                            tensors[l][q][t.ordinal()] = p.value();
+                        }
+                    }
+                }
+                BottleneckArrays arrays = new BottleneckArrays(bn, tensors);
+                encoder = (m, batchIds) -> base.encode(m, batchIds, null, null, arrays, true);
             } else {
                 NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
                 NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
@@ -249,6 +274,9 @@ public final class LoraTrainer {
             if (r.lokr() != null || r.soka() != null) {
                 log.info("training {} on {} on {} examples, {} classes: {} steps on {}", r.lokr() != null ? "LoKr r=" + r.lokr().rank() : "SoKA",
                         r.lokr() != null ? r.lokr().targetModules() : r.soka().targetModules(), n, classes, totalSteps, base.device());
+            } else if (r.bottleneck() != null) {
+                log.info("training bottleneck adapters {} (sharing {}) on {} examples, {} classes: {} steps on {}", r.bottleneck(), r.bottleneckSharing(),
+                        n, classes, totalSteps, base.device());
             } else if (r.ia3() != null) {
                 log.info("training (IA)^3 on {} on {} examples, {} classes: {} steps on {}", r.ia3().targetModules(), n, classes, totalSteps, base.device());
             } else {
@@ -341,6 +369,7 @@ public final class LoraTrainer {
             if (r.anchorOrNull() != null) details.put("anchor-momentum", Float.toString(r.anchorOrNull().momentum()));
             if (r.gateOrNull() != null) details.put("frozen-experts", Integer.toString(frozenRank(frozen, spec)));
             if (principal != null) details.putAll(principal.provenance());
+            details.putAll(sharedDetails);
             AdapterProvenance provenance = new AdapterProvenance(AdapterProvenance.TRAINED, details);
             Adapter adapter = adapterOf(r, frozen, principal, weights, trainedHead, provenance);
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
@@ -506,6 +535,7 @@ public final class LoraTrainer {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
         if (r.lokr() != null) return Adapter.lokr(r.lokr(), w, h, base.id(), base.fingerprint(), p);
         if (r.soka() != null) return Adapter.soka(r.soka(), w, h, base.id(), base.fingerprint(), p);
+        if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), w, head, p);
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
         if (principalOrNull != null) {
             return Adapter.lora(PrincipalStart.baseSpec(r.lora()), principalOrNull.onOriginalBase(r.lora(), w), head, base.id(), base.fingerprint(), p);
@@ -695,6 +725,47 @@ public final class LoraTrainer {
     private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
         return Adapter.ia3(spec, weights, h, base.id(), base.fingerprint(),
+                provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+    }
+
+    /**
+     * A bottleneck run's starting weights: a fresh seeded init ({@link BottleneckInit}), with the halves that
+     * {@link TrainingRequest#bottleneckSharing()} shares copied from the warm start when it is a bottleneck
+     * adapter of the same spec on this base. What was shared goes into {@code details} (provenance):
+     * {@code bottleneck-sharing} always, {@code bottleneck-shared} ({@code all}, {@code up}, {@code down}) when
+     * something came from the warm start.
+     */
+    private Map<String, HostTensor> initialBottleneck(TrainingRequest r, Map<String, String> details) {
+        BottleneckSpec spec = r.bottleneck();
+        BottleneckSharing sharing = r.bottleneckSharing();
+        Map<String, HostTensor> fresh = BottleneckInit.initialWeights(spec, base.layers(), base.hiddenSize(), r.training().seed());
+        details.put("bottleneck-sharing", sharing.name());
+        Adapter warm = r.warmStartOrNull();
+        if (warm == null || sharing == BottleneckSharing.NONE) {
+            if (warm != null) log.info("bottleneck sharing NONE: the warm-start adapter is not used, every task gets its own adapter");
+            return fresh;
+        }
+        String mismatch = warm.kind() != AdapterKind.BOTTLENECK ? "it is a " + warm.kind() + " adapter"
+                : !warm.bottleneck().equals(spec) ? "its spec is " + warm.bottleneck() + ", this run's " + spec
+                : warm.baseFingerprint() != null && !warm.baseFingerprint().equals(base.fingerprint()) ? "it belongs to another base model"
+                : null;
+        if (mismatch != null) {
+            if (sharing == BottleneckSharing.SINGLE) {
+                log.info("warm-start adapter cannot be continued ({}); starting from a fresh init", mismatch);
+                return fresh;
+            }
+            throw new IllegalArgumentException("bottleneck sharing " + sharing + " needs an earlier bottleneck adapter of the same spec on this base: " + mismatch);
+        }
+        Map<String, HostTensor> out = BottleneckInit.shared(sharing, fresh, warm.weights());
+        details.put("bottleneck-shared", sharing == BottleneckSharing.SINGLE ? "all" : sharing.sharesUp() ? "up" : "down");
+        log.info("bottleneck sharing {}: continuing {} of the warm start", sharing,
+                sharing == BottleneckSharing.SINGLE ? "all" : sharing.sharesUp() ? "the up-projection" : "the down-projection");
+        return out;
+    }
+
+    private Adapter bottleneckAdapter(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
+        PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        return Adapter.bottleneck(spec, weights, h, base.id(), base.fingerprint(),
                 provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
     }
 
@@ -925,6 +996,7 @@ public final class LoraTrainer {
             if (r.ia3() != null) update(d, "ia3 " + r.ia3());
             if (r.lokr() != null) update(d, "lokr " + r.lokr());
             if (r.soka() != null) update(d, "soka " + r.soka());
+            if (r.bottleneck() != null) update(d, "bottleneck " + r.bottleneck() + " sharing " + r.bottleneckSharing());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

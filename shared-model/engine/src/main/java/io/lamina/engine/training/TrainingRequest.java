@@ -2,6 +2,8 @@ package io.lamina.engine.training;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
@@ -30,31 +32,29 @@ import java.util.Set;
  * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
  * @param lokr               the LoKr adapter to train ({@link #lokr}), else {@code null}
  * @param soka               the SoKA adapter to train ({@link #soka}), else {@code null}
+ * @param bottleneck         the bottleneck adapters to train instead of a LoRA ({@link #bottleneck}), else {@code null}
+ * @param bottleneckSharing  with {@code bottleneck}: which part of a bottleneck {@code warmStartOrNull} the run continues
+ *                           ({@link BottleneckSharing#SINGLE}, the default, continues all of it, as warm starts of the other kinds do); else {@code null}
  * @param principalOrNull    PiSSA or CorDA: start a plain LoRA from W's principal (or context-oriented) components
  *                           ({@link #withPrincipalInit}); used when no warm start of the same shape is given. {@code null}: PEFT's default init
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, PrincipalInitialisation principalOrNull) {
+                              Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
+                              BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull) {
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                           Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, null);
+                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3,
+                null, null, null, null, null);
     }
 
     /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
     public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
         return new TrainingRequest(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
-                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, init);
-    }
-
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3, null, null);
+                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, bottleneck, bottleneckSharing, init);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -75,7 +75,7 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
     public static TrainingRequest lokr(List<LabeledText> train, List<String> labels, LokrSpec lokr, TrainingSpec training,
                                        Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                        Map<String, String> provenanceDetails) {
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, lokr, null);
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, lokr, null, null, null, null);
     }
 
     /**
@@ -85,7 +85,32 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
     public static TrainingRequest soka(List<LabeledText> train, List<String> labels, SokaSpec soka, TrainingSpec training,
                                        Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                        Map<String, String> provenanceDetails) {
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, null, soka);
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, null, soka, null, null, null);
+    }
+
+    /**
+     * A bottleneck-adapter training job (Houlsby / Pfeiffer): the same trainer, head and schedule. A bottleneck
+     * {@code warmStartOrNull} of the same spec and base is continued as a whole ({@link BottleneckSharing#SINGLE}).
+     */
+    public static TrainingRequest bottleneck(List<LabeledText> train, List<String> labels, BottleneckSpec bottleneck, TrainingSpec training,
+                                             Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                             Map<String, String> provenanceDetails) {
+        return bottleneck(train, labels, bottleneck, BottleneckSharing.SINGLE, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails);
+    }
+
+    /**
+     * A bottleneck-adapter job for a task of a continual stream, whose {@code earlierOrNull} is the previous
+     * task's adapter: {@code sharing} says which of its halves the new adapter continues (VL-Adapter's sharing,
+     * see {@link BottleneckSharing}); the other half starts fresh. Without an earlier adapter (a stream's first
+     * task) everything starts fresh. {@code SHARE_UP} and {@code SHARE_DOWN} refuse an earlier adapter that is not
+     * a bottleneck adapter of the same spec on the same base; {@code SINGLE} then starts fresh, as LoRA warm starts do.
+     */
+    public static TrainingRequest bottleneck(List<LabeledText> train, List<String> labels, BottleneckSpec bottleneck, BottleneckSharing sharing,
+                                             TrainingSpec training, Adapter earlierOrNull, ProgressListener listener,
+                                             CheckpointStore checkpointsOrNull, Map<String, String> provenanceDetails) {
+        if (bottleneck == null) throw new IllegalArgumentException("a bottleneck spec is required");
+        return new TrainingRequest(train, labels, null, training, earlierOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null,
+                null, null, bottleneck, sharing, null);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -110,12 +135,17 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
         if (training == null) throw new IllegalArgumentException("a training spec is required");
-        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0);
-        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr and a SoKA spec is required, got " + kinds);
+        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0) + (bottleneck != null ? 1 : 0);
+        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr, a SoKA and a bottleneck spec is required, got " + kinds);
         if (lora == null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to "
-                    + (ia3 != null ? "(IA)^3 vectors" : "Kronecker factors"));
+                    + (ia3 != null ? "(IA)^3 vectors" : bottleneck != null ? "bottleneck adapters" : "Kronecker factors"));
         }
+        if (bottleneck != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
+            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to bottleneck adapters");
+        }
+        if (bottleneck == null && bottleneckSharing != null) throw new IllegalArgumentException("bottleneck sharing applies to bottleneck adapters only");
+        if (bottleneck != null && bottleneckSharing == null) bottleneckSharing = BottleneckSharing.SINGLE;
         if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
         if (principalOrNull != null) {
             String what = principalOrNull.method().id();

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
 import io.lamina.engine.adapter.AdapterProvenance;
+import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.lora.LoraInit;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.LoraSpec;
@@ -73,9 +74,13 @@ public final class AdapterTrainingBenchmark {
         rows.add(new Row("head only (class means)", (long) head.labels().size() * h, task.train().size() / s0,
                 tokens / s0, 0, rssMb(), accuracy(base, headOnly, task.test())));
 
-        record Variant(String name, LoraSpec lora, RankGate gate, Ia3Spec ia3) {
+        record Variant(String name, LoraSpec lora, RankGate gate, Ia3Spec ia3, BottleneckSpec bottleneck) {
             Variant(String name, LoraSpec lora, RankGate gate) {
-                this(name, lora, gate, null);
+                this(name, lora, gate, null, null);
+            }
+
+            Variant(String name, BottleneckSpec bottleneck) {
+                this(name, null, null, null, bottleneck);
             }
         }
         List<Variant> variants = List.of(
@@ -87,10 +92,17 @@ public final class AdapterTrainingBenchmark {
                 new Variant("DoRA r=8 query,value", LoraSpec.defaults().withVariant(LoraVariant.DORA), null),
                 new Variant("LoRA r=8 all six linears", new LoraSpec(8, 16f, 0.1f, io.lamina.engine.adapter.BertModules.MODULES), null),
                 // PEFT's lr for (IA)^3 is higher than LoRA's; here the same budget and lr as every row
-                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", null, null, Ia3Spec.defaults()));
+                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", null, null, Ia3Spec.defaults(), null),
+                new Variant("bottleneck Pfeiffer sequential b=24", BottleneckSpec.defaults()),
+                new Variant("bottleneck Houlsby sequential b=24",
+                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16)),
+                new Variant("bottleneck Houlsby parallel b=24",
+                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16)));
         for (Variant v : variants) {
             long start = System.nanoTime();
-            Adapter a = trainer.train(v.ia3() != null
+            Adapter a = trainer.train(v.bottleneck() != null
+                    ? TrainingRequest.bottleneck(task.train(), task.labels(), v.bottleneck(), spec, null, null, null, Map.of())
+                    : v.ia3() != null
                     ? TrainingRequest.ia3(task.train(), task.labels(), v.ia3(), spec, null, null, null, Map.of())
                     : new TrainingRequest(task.train(), task.labels(), v.lora(), spec, null, null, null, Map.of(), null, v.gate()));
             double seconds = (System.nanoTime() - start) / 1e9;

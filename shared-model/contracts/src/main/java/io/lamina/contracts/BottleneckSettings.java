@@ -1,0 +1,14 @@
+package io.lamina.contracts;
+
+/**
+ * A stream's bottleneck adapters ({@code AdapterSettings.type = "bottleneck"}); absent fields take the defaults.
+ *
+ * @param architecture    {@code pfeiffer} (default: one adapter after the FFN) or {@code houlsby} (also after attention)
+ * @param placement       {@code sequential} (default: the adapter reads the sub-layer's output) or {@code parallel} (its input)
+ * @param reductionFactor bottleneck width = hidden / reductionFactor (default 16: 24 for MiniLM)
+ * @param sharing         how a task's adapter reuses the previous task's (the warm start): {@code single} (default, all of
+ *                        it), {@code none} (a fresh adapter per task), {@code share_up} or {@code share_down} (that half
+ *                        continued, the other fresh); see the engine's {@code BottleneckSharing}
+ */
+public record BottleneckSettings(String architecture, String placement, Integer reductionFactor, String sharing) {
+}
