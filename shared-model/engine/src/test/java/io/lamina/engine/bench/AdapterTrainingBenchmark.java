@@ -17,6 +17,10 @@ import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
+import io.lamina.engine.training.PrincipalInitialisation;
+import io.lamina.engine.adapter.lora.PrincipalInit;
+import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.training.TrainingSpec;
 
 import java.nio.file.Files;
@@ -74,37 +78,43 @@ public final class AdapterTrainingBenchmark {
         rows.add(new Row("head only (class means)", (long) head.labels().size() * h, task.train().size() / s0,
                 tokens / s0, 0, rssMb(), accuracy(base, headOnly, task.test())));
 
-        record Variant(String name, LoraSpec lora, RankGate gate, Ia3Spec ia3, BottleneckSpec bottleneck) {
-            Variant(String name, LoraSpec lora, RankGate gate) {
-                this(name, lora, gate, null, null);
-            }
-
-            Variant(String name, BottleneckSpec bottleneck) {
-                this(name, null, null, null, bottleneck);
-            }
+        // each row: its name and the training job it runs (same data, budget and learning rate for all)
+        record Variant(String name, java.util.function.Supplier<TrainingRequest> request) {
         }
+        java.util.function.Function<LoraSpec, TrainingRequest> lora = l -> new TrainingRequest(task.train(), task.labels(), l, spec, null, null, null, Map.of());
+        // CorDA-KPM keeps what another task uses: the next WordNet task's training texts stand for the stream's earlier tasks
+        List<String> otherTask = SupersenseStream.build(2, 5, 120, 30, 7).get(1).train().stream().map(LabeledText::text).toList();
+        List<String> ownTexts = task.train().stream().map(LabeledText::text).toList();
         List<Variant> variants = List.of(
-                new Variant("LoRA r=8 query,value", LoraSpec.defaults(), null),
-                new Variant("LoRA r=8 query,key,value", new LoraSpec(8, 16f, 0.1f, List.of("query", "key", "value")), null),
-                new Variant("LoRA r=16 query,value", new LoraSpec(16, 32f, 0.1f, List.of("query", "value")), null),
-                new Variant("rsLoRA r=8 query,value", new LoraSpec(8, 16f / (float) Math.sqrt(8), 0.1f, List.of("query", "value"), true), null),
-                new Variant("MoRA 8 experts query,value", LoraSpec.defaults(), RankGate.defaults()),
-                new Variant("DoRA r=8 query,value", LoraSpec.defaults().withVariant(LoraVariant.DORA), null),
-                new Variant("LoRA r=8 all six linears", new LoraSpec(8, 16f, 0.1f, io.lamina.engine.adapter.BertModules.MODULES), null),
+                new Variant("LoRA r=8 query,value", () -> lora.apply(LoraSpec.defaults())),
+                new Variant("LoRA r=8 query,key,value", () -> lora.apply(new LoraSpec(8, 16f, 0.1f, List.of("query", "key", "value")))),
+                new Variant("LoRA r=16 query,value", () -> lora.apply(new LoraSpec(16, 32f, 0.1f, List.of("query", "value")))),
+                new Variant("rsLoRA r=8 query,value", () -> lora.apply(new LoraSpec(8, 16f / (float) Math.sqrt(8), 0.1f, List.of("query", "value"), true))),
+                new Variant("MoRA 8 experts query,value", () -> new TrainingRequest(task.train(), task.labels(), LoraSpec.defaults(), spec, null, null, null,
+                        Map.of(), null, RankGate.defaults())),
+                new Variant("DoRA r=8 query,value", () -> lora.apply(LoraSpec.defaults().withVariant(LoraVariant.DORA))),
+                new Variant("LoRA r=8 all six linears", () -> lora.apply(new LoraSpec(8, 16f, 0.1f, io.lamina.engine.adapter.BertModules.MODULES))),
+                new Variant("PiSSA r=8 query,value (stored as r=16)", () -> lora.apply(LoraSpec.defaults()).withPrincipalInit(PrincipalInitialisation.pissa())),
+                new Variant("CorDA-IPM r=8 query,value (own texts)", () -> lora.apply(LoraSpec.defaults())
+                        .withPrincipalInit(new PrincipalInitialisation(PrincipalInit.Method.CORDA_IPM, ownTexts))),
+                new Variant("CorDA-KPM r=8 query,value (another task's texts)", () -> lora.apply(LoraSpec.defaults())
+                        .withPrincipalInit(new PrincipalInitialisation(PrincipalInit.Method.CORDA_KPM, otherTask))),
                 // PEFT's lr for (IA)^3 is higher than LoRA's; here the same budget and lr as every row
-                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", null, null, Ia3Spec.defaults(), null),
-                new Variant("bottleneck Pfeiffer sequential b=24", BottleneckSpec.defaults()),
-                new Variant("bottleneck Houlsby sequential b=24",
-                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16)),
-                new Variant("bottleneck Houlsby parallel b=24",
-                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16)));
+                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", () -> TrainingRequest.ia3(task.train(), task.labels(), Ia3Spec.defaults(),
+                        spec, null, null, null, Map.of())),
+                new Variant("LoKr r=8 query,value (PEFT defaults)", () -> TrainingRequest.lokr(task.train(), task.labels(),
+                        LokrSpec.of(List.of("query", "value")), spec, null, null, null, Map.of())),
+                new Variant("SoKA query,value (KPSVD init, energy 0.9)", () -> TrainingRequest.soka(task.train(), task.labels(),
+                        SokaSpec.of(List.of("query", "value")), spec, null, null, null, Map.of())),
+                new Variant("bottleneck Pfeiffer sequential b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
+                        BottleneckSpec.defaults(), spec, null, null, null, Map.of())),
+                new Variant("bottleneck Houlsby sequential b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
+                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16), spec, null, null, null, Map.of())),
+                new Variant("bottleneck Houlsby parallel b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
+                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16), spec, null, null, null, Map.of())));
         for (Variant v : variants) {
             long start = System.nanoTime();
-            Adapter a = trainer.train(v.bottleneck() != null
-                    ? TrainingRequest.bottleneck(task.train(), task.labels(), v.bottleneck(), spec, null, null, null, Map.of())
-                    : v.ia3() != null
-                    ? TrainingRequest.ia3(task.train(), task.labels(), v.ia3(), spec, null, null, null, Map.of())
-                    : new TrainingRequest(task.train(), task.labels(), v.lora(), spec, null, null, null, Map.of(), null, v.gate()));
+            Adapter a = trainer.train(v.request().get());
             double seconds = (System.nanoTime() - start) / 1e9;
             double tps = tokens * spec.epochs() / seconds;
             rows.add(new Row(v.name(), a.trainableParameters(), task.train().size() * spec.epochs() / seconds, tps,
