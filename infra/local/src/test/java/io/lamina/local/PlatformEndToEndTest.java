@@ -747,9 +747,17 @@ class PlatformEndToEndTest {
         String operator = postJson("/api/keys", Map.of("name", "ci operator", "role", "operator"), 201).path("key").asText();
         String adapterId = getJson("/api/adapters?streamId=" + STREAM).path("items").get(0).path("adapterId").asText();
         String datasetId = getJson("/api/datasets?streamId=" + STREAM).path("items").get(0).path("datasetId").asText();
+        // the registry of adapter types a policy can name, and what the platform does with each
+        Map<String, JsonNode> types = new java.util.HashMap<>();
+        for (JsonNode t : getJson("/api/adapters/types")) types.put(t.path("id").asText(), t);
+        assertThat(types).containsKeys("lora", "dora", "ia3", "lokr", "bottleneck");
+        assertThat(types.get("lora").path("mergeable").asBoolean()).isTrue();
+        assertThat(types.get("lokr").path("peftType").asText()).isEqualTo("LOKR");
+        assertThat(types.get("bottleneck").path("peftInterchange").asBoolean()).isFalse();
         List<String[]> reads = List.of(
                 new String[]{"GET", "/api/streams", null}, new String[]{"GET", "/api/streams/" + STREAM, null},
                 new String[]{"GET", "/api/streams/" + STREAM + "/policy", null}, new String[]{"GET", "/api/strategies", null},
+                new String[]{"GET", "/api/adapters/types", null},
                 new String[]{"GET", "/api/datasets", null}, new String[]{"GET", "/api/datasets/" + datasetId, null},
                 new String[]{"GET", "/api/adapters", null}, new String[]{"GET", "/api/adapters/" + adapterId, null},
                 new String[]{"GET", "/api/adapters/" + adapterId + "/peft", null}, new String[]{"GET", "/api/merges/methods", null},

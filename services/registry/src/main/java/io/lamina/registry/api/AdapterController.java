@@ -1,5 +1,6 @@
 package io.lamina.registry.api;
 
+import io.lamina.engine.adapter.AdapterType;
 import io.lamina.engine.io.BlobStore;
 import io.lamina.registry.domain.AdapterRepository;
 import io.lamina.registry.domain.AdapterView;
@@ -62,6 +63,19 @@ class AdapterController {
     @GetMapping("/{id}/lineage")
     LineageGraph lineage(@PathVariable String id, @RequestParam(defaultValue = "4") int depth) {
         return lineage.of(RegistryService.parseId(id), depth);
+    }
+
+    /** One entry of the engine's registry of adapter types, as the API shows it. */
+    record AdapterTypeInfo(String id, String kind, String peftType, boolean peftInterchange, boolean mergeable, boolean startsAtBase,
+                           String summary) {
+    }
+
+    @Operation(summary = "The adapter types a stream policy can name (adapter.type), with the peft_type their files carry, "
+            + "whether PEFT reads them, whether merges combine them, and whether a fresh one equals the base model")
+    @GetMapping("/types")
+    List<AdapterTypeInfo> types() {
+        return AdapterType.ALL.stream().map(t -> new AdapterTypeInfo(t.id(), t.kind().name(), t.peftType(), t.peftInterchange(),
+                t.mergeable(), t.startsAtBase(), t.summary())).toList();
     }
 
     @Operation(summary = "One adapter with its lineage, aliases, config and metrics")

@@ -26,6 +26,7 @@ import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.ParameterAnchor;
 import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
+import io.lamina.engine.adapter.AdapterType;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lora.PrincipalInit;
@@ -288,8 +289,8 @@ public class TrainingJobs {
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
     }
 
-    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3}, {@code lokr} and {@code bottleneck}. */
-    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr", "bottleneck");
+    /** Adapter types a policy can name: the engine's registry of types ({@link AdapterType}). */
+    static final List<String> ADAPTER_TYPES = AdapterType.ids();
 
     /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */
     static LokrSpec lokrSpec(AdapterSettings settings) {
