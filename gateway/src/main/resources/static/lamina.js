@@ -323,7 +323,8 @@ function renderLive() {
     const what = !p.totalSteps ? 'starting…' : p.step === 0 ? `choosing the rank (sweep run, epoch ${p.epoch + 1})`
       : `step ${p.step}/${p.totalSteps} · epoch ${p.epoch + 1}`;
     const numbers = p.loss == null ? '' : ` · loss <b class="live-loss">${p.loss.toFixed(4)}</b>`
-      + (p.examplesPerSecond == null ? '' : ` · <b class="live-rate">${p.examplesPerSecond.toFixed(1)}</b> examples/s`);
+      + (p.examplesPerSecond == null ? '' : ` · <b class="live-rate">${p.examplesPerSecond.toFixed(1)}</b> examples/s`)
+      + (p.device ? ` on <span class="live-device">${esc(p.device)}</span>` : '');
     return `<div class="live-task"><b>${esc(k)}</b> <span class="live-numbers">${what}${numbers}</span>
       ${sparkline(live.losses[k] || [])}</div>`;
   }).join('');
