@@ -1065,6 +1065,7 @@ class PlatformEndToEndTest {
             assertThat(p.path("totalSteps").asInt()).isGreaterThanOrEqualTo(p.path("step").asInt());
             assertThat(p.path("loss").asDouble()).isPositive().isLessThan(100);
             assertThat(p.path("examplesPerSecond").asDouble()).isPositive();
+            assertThat(p.path("device").asText()).as("where the job trains").isEqualTo("cpu()");
             assertThat(p.path("eventId").asText()).isNotBlank();
             assertThat(p.has("taskToken")).as("the Temporal task token stays inside").isFalse();
 
