@@ -9,6 +9,15 @@ package io.lamina.contracts;
  * @param sharing         how a task's adapter reuses the previous task's (the warm start): {@code single} (default, all of
  *                        it), {@code none} (a fresh adapter per task), {@code share_up} or {@code share_down} (that half
  *                        continued, the other fresh); see the engine's {@code BottleneckSharing}
+ * @param mosaExperts     train with MoSA (split &amp; merge): the up-projection split into this many masked experts, sampled
+ *                        one per adapter per forward and averaged after training (2..64; MoSA's default 4); {@code null}:
+ *                        plain training. The stored adapter is an ordinary bottleneck adapter
+ * @param mosaConsistencyWeight with {@code mosaExperts}: weight of MoSA's symmetric-KL consistency term between two
+ *                        forwards ({@code null}: 1.0 as MoSA's scripts; {@code 0} turns the second forward off)
  */
-public record BottleneckSettings(String architecture, String placement, Integer reductionFactor, String sharing) {
+public record BottleneckSettings(String architecture, String placement, Integer reductionFactor, String sharing,
+                                 Integer mosaExperts, Double mosaConsistencyWeight) {
+    public BottleneckSettings(String architecture, String placement, Integer reductionFactor, String sharing) {
+        this(architecture, placement, reductionFactor, sharing, null, null);
+    }
 }

@@ -27,6 +27,7 @@ import io.lamina.engine.training.ParameterAnchor;
 import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.AdapterType;
+import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lora.PrincipalInit;
@@ -238,7 +239,7 @@ public class TrainingJobs {
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, checkpoints, provenance));
+                    }, checkpoints, provenance), mosaSettings(command.adapter()));
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
         if (adapter == null && ia3 != null) {
@@ -351,6 +352,17 @@ public class TrainingJobs {
     static BottleneckSharing bottleneckSharing(AdapterSettings settings) {
         BottleneckSettings b = settings == null ? null : settings.bottleneck();
         return b == null || b.sharing() == null ? BottleneckSharing.SINGLE : parse(BottleneckSharing.class, "sharing", b.sharing());
+    }
+
+    /** A {@code bottleneck} type's MoSA settings when {@code mosaExperts} is given, else {@code null} (plain training). */
+    static MosaSettings mosaSettings(AdapterSettings settings) {
+        BottleneckSettings b = settings == null ? null : settings.bottleneck();
+        if (b == null || b.mosaExperts() == null) {
+            if (b != null && b.mosaConsistencyWeight() != null) throw new IllegalArgumentException("bottleneck mosaConsistencyWeight needs mosaExperts");
+            return null;
+        }
+        return new MosaSettings(b.mosaExperts(), b.mosaConsistencyWeight() == null ? MosaSettings.DEFAULT_CONSISTENCY_WEIGHT
+                : b.mosaConsistencyWeight().floatValue());
     }
 
     private static <E extends Enum<E>> E parse(Class<E> type, String field, String value) {

@@ -61,6 +61,20 @@ class TrainingSettingsMappingTest {
     }
 
     @Test
+    void aBottleneckPolicyWithMosaExpertsBecomesMosaSettings() {
+        AdapterSettings mosa = Json.read("{\"type\":\"bottleneck\",\"rank\":0,\"alpha\":0,\"dropout\":0,"
+                + "\"bottleneck\":{\"mosaExperts\":4}}", AdapterSettings.class);
+        assertThat(TrainingJobs.mosaSettings(mosa)).isEqualTo(io.lamina.engine.adapter.bottleneck.MosaSettings.defaults());
+        assertThat(TrainingJobs.bottleneckSpec(mosa)).isEqualTo(BottleneckSpec.defaults());
+        AdapterSettings noKl = Json.read("{\"type\":\"bottleneck\",\"rank\":0,\"alpha\":0,\"dropout\":0,"
+                + "\"bottleneck\":{\"mosaExperts\":2,\"mosaConsistencyWeight\":0}}", AdapterSettings.class);
+        assertThat(TrainingJobs.mosaSettings(noKl)).isEqualTo(new io.lamina.engine.adapter.bottleneck.MosaSettings(2, 0f));
+        assertThat(TrainingJobs.mosaSettings(new AdapterSettings("bottleneck", 0, 0, 0, null, null, new BottleneckSettings("houlsby", null, 8, null), null))).isNull();
+        assertThatThrownBy(() -> TrainingJobs.mosaSettings(new AdapterSettings("bottleneck", 0, 0, 0, null, null,
+                new BottleneckSettings(null, null, null, null, 1, null), null))).hasMessageContaining("2 to 64 experts");
+    }
+
+    @Test
     void aLokrPolicyAndALoraInitBecomeTheEngineSpecs() {
         AdapterSettings lokr = Json.read("{\"type\":\"lokr\",\"rank\":4,\"alpha\":0,\"dropout\":0}", AdapterSettings.class);
         assertThat(TrainingJobs.lokrSpec(lokr)).isEqualTo(new io.lamina.engine.adapter.lokr.LokrSpec(List.of("query", "value"), 4, 4f, false, -1));

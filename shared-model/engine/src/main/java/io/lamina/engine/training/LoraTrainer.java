@@ -13,6 +13,8 @@ import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.bottleneck.BottleneckInit;
 import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
+import io.lamina.engine.adapter.bottleneck.Mosa;
+import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.ia3.Ia3Init;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrInit;
@@ -106,6 +108,16 @@ public final class LoraTrainer {
 
     /** Runs (or resumes) the training job and returns the trained adapter. */
     public Adapter train(TrainingRequest r) {
+        return train(r, null);
+    }
+
+    /**
+     * {@link #train(TrainingRequest)}, for a bottleneck job optionally with MoSA's split-and-merge training of the
+     * up-projections ({@link MosaSettings}; {@code null}: plain training). The result is an ordinary bottleneck
+     * adapter holding the merged up-projections.
+     */
+    public Adapter train(TrainingRequest r, MosaSettings mosaOrNull) {
+        if (mosaOrNull != null && r.bottleneck() == null) throw new IllegalArgumentException("MoSA splits bottleneck adapters; this job trains another adapter type");
         TrainingSpec ts = r.training();
         LoraSpec spec = r.lora();
         int classes = r.labels().size();
@@ -144,7 +156,7 @@ public final class LoraTrainer {
                 : r.bottleneck() != null ? initialBottleneck(r, sharedDetails)
                 : r.gateOrNull() != null ? LoraInit.initialWeights(spec, base.layers(), base.hiddenSize(), base.intermediateSize(), ts.seed())
                 : principal != null ? principal.factors() : initialLora(r);
-        String signature = signature(r, initial, frozen);
+        String signature = signature(r, initial, frozen) + (mosaOrNull == null ? "" : " " + mosaOrNull);
         // The frozen base model's view of the task: class means for retrieval and the task's descriptor.
         float[][] baseEmbeddings = base.embedTokens(ids, null, null);
         float[][] basePrototypes = classMeans(baseEmbeddings, y, classes, ts.seed()).normalisedRows();
@@ -181,6 +193,7 @@ public final class LoraTrainer {
             // Parameters and moments: one NDArray each, updated in place for the whole run.
             List<Param> params = new ArrayList<>();
             Encoder encoder;
+            MosaRun mosa = null;
             if (r.ia3() != null) {
                 // (IA)^3 vectors: no weight decay, which would pull the scales toward 0 (features off), not toward 1 (the base).
                 Ia3Spec ia3 = r.ia3();
@@ -230,14 +243,22 @@ public final class LoraTrainer {
                 for (int l = 0; l < layers; l++) {
                     for (int q = 0; q < bn.adaptersPerLayer(); q++) {
                         for (BottleneckSpec.Tensor t : kinds) {
+                            if (mosaOrNull != null && t == BottleneckSpec.Tensor.UP_WEIGHT) continue; // split: MosaRun's experts
                             Param p = newParam(mgr, BottleneckSpec.peftKey(l, bn.positions().get(q), t), start, t.isBias() ? 0f : ts.weightDecay());
                             params.add(p);
                             tensors[l][q][t.ordinal()] = p.value();
                         }
                     }
                 }
-                BottleneckArrays arrays = new BottleneckArrays(bn, tensors);
-                encoder = (m, batchIds) -> base.encode(m, batchIds, null, null, arrays, true);
+                if (mosaOrNull != null) {
+                    mosa = MosaRun.create(mgr, base, bn, mosaOrNull, tensors, start, initial, ts, params);
+                    sharedDetails.putAll(new TreeMap<>(mosa.details()));
+                    MosaRun run = mosa;
+                    encoder = (m, batchIds) -> base.encode(m, batchIds, null, null, run.sample(0, 0, 0), true);
+                } else {
+                    BottleneckArrays arrays = new BottleneckArrays(bn, tensors);
+                    encoder = (m, batchIds) -> base.encode(m, batchIds, null, null, arrays, true);
+                }
             } else {
                 NDArray[][] a = new NDArray[layers][spec.targetModules().size()];
                 NDArray[][] b = new NDArray[layers][spec.targetModules().size()];
@@ -303,7 +324,7 @@ public final class LoraTrainer {
                 float loss;
                 synchronized (STEP_LOCK) {
                     synchronized (Autograd.STEP_LOCK) {
-                        loss = step(mgr, ids, y, classes, batch, encoder, head, params, anchors, step, lr, ts);
+                        loss = step(mgr, ids, y, classes, batch, encoder, head, params, anchors, step, lr, ts, mosa);
                     }
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -410,7 +431,7 @@ public final class LoraTrainer {
      * moments must go into checkpoints, and DJL's optimizers keep them private.
      */
     private float step(NDManager mgr, List<long[]> ids, int[] y, int classes, int[] batch, Encoder encoder, Param head,
-                       List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts) {
+                       List<Param> params, List<AnchorPull> anchors, int step, float lr, TrainingSpec ts, StepHooks hooks) {
         float lossValue = 0f;
         int micro = 0;
         for (int from = 0; from < batch.length; from += ts.batchSize(), micro++) {
@@ -427,9 +448,9 @@ public final class LoraTrainer {
                 Engine.getInstance().setRandomSeed(dropoutSeed(ts.seed() + 0x632BE59BD9B4E019L * micro, step));
                 NDArray loss;
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                    NDArray embeddings = encoder.encode(mgr, batchIds);                             // [b, H]
                     // weight n_i / N: the summed gradients are those of the mean loss over the whole step's batch
-                    loss = headLoss(mgr, embeddings, head.value(), labels, classes)
+                    loss = (hooks != null ? hooks.loss(mgr, batchIds, head.value(), labels, classes, step, micro)
+                            : headLoss(mgr, encoder.encode(mgr, batchIds), head.value(), labels, classes))
                             .mul(Autograd.constant(mgr, (to - from) / (float) batch.length));
                     collector.backward(loss); // PyTorch adds into each parameter's .grad until AdamW.update zeroes it
                 }
@@ -444,7 +465,9 @@ public final class LoraTrainer {
         boolean grad = Autograd.disable();
         try (NDScope scope = new NDScope()) { // frees the update's temporaries
             scope.suppressNotUsedWarning();
+            if (hooks != null) hooks.beforeUpdate();
             AdamW.update(params, step, lr, ts.maxGradNorm());
+            if (hooks != null) hooks.afterUpdate();
             for (AnchorPull pull : anchors) pull.value().muli(pull.keep()).addi(pull.target()); // θ ← (1 − m)·θ + m·anchor
             return lossValue;
         } finally {
@@ -468,6 +491,26 @@ public final class LoraTrainer {
         NDArray logits = embeddings.matMul(prototypes.transpose()).mul(Autograd.constant(mgr, HEAD_SCALE)); // [B, C]
         NDArray targets = mgr.create(oneHot, new Shape(labels.length, classes));
         return logits.logSoftmax(1).mul(targets).sum().div(Autograd.constant(mgr, -labels.length));
+    }
+
+    /** The cosine head's logits {@code [B, C]}: {@value #HEAD_SCALE}{@code  * cos(embedding, prototype)} (as in {@link #headLoss}). */
+    public static NDArray headLogits(NDManager mgr, NDArray embeddings, NDArray rawPrototypes) {
+        return embeddings.matMul(rawPrototypes.normalize(2, 1, 1e-12).transpose()).mul(Autograd.constant(mgr, HEAD_SCALE));
+    }
+
+    /**
+     * Replaces a step's forward and loss and runs around its optimizer update (MoSA's expert sampling, consistency
+     * term and gradient masks); {@code null} in {@link #step}: the encoder and {@link #headLoss}.
+     */
+    interface StepHooks {
+        /** The micro-batch's loss (mean over its rows), recorded for backward. */
+        NDArray loss(NDManager mgr, List<long[]> batchIds, NDArray head, int[] labels, int classes, int step, int micro);
+
+        /** After backward, before AdamW (grad mode off). */
+        void beforeUpdate();
+
+        /** After AdamW (grad mode off). */
+        void afterUpdate();
     }
 
 
@@ -535,7 +578,7 @@ public final class LoraTrainer {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
         if (r.lokr() != null) return Adapter.lokr(r.lokr(), w, h, base.id(), base.fingerprint(), p);
         if (r.soka() != null) return Adapter.soka(r.soka(), w, h, base.id(), base.fingerprint(), p);
-        if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), w, head, p);
+        if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), Mosa.merged(w), head, p); // MoSA: experts averaged
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
         if (principalOrNull != null) {
             return Adapter.lora(PrincipalStart.baseSpec(r.lora()), principalOrNull.onOriginalBase(r.lora(), w), head, base.id(), base.fingerprint(), p);
