@@ -18,6 +18,7 @@ import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.PrincipalInitialisation;
+import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.lora.PrincipalInit;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
@@ -79,7 +80,10 @@ public final class AdapterTrainingBenchmark {
                 tokens / s0, 0, rssMb(), accuracy(base, headOnly, task.test())));
 
         // each row: its name and the training job it runs (same data, budget and learning rate for all)
-        record Variant(String name, java.util.function.Supplier<TrainingRequest> request) {
+        record Variant(String name, java.util.function.Supplier<TrainingRequest> request, MosaSettings mosa) {
+            Variant(String name, java.util.function.Supplier<TrainingRequest> request) {
+                this(name, request, null);
+            }
         }
         java.util.function.Function<LoraSpec, TrainingRequest> lora = l -> new TrainingRequest(task.train(), task.labels(), l, spec, null, null, null, Map.of());
         // CorDA-KPM keeps what another task uses: the next WordNet task's training texts stand for the stream's earlier tasks
@@ -111,10 +115,12 @@ public final class AdapterTrainingBenchmark {
                 new Variant("bottleneck Houlsby sequential b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16), spec, null, null, null, Map.of())),
                 new Variant("bottleneck Houlsby parallel b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
-                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16), spec, null, null, null, Map.of())));
+                        new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16), spec, null, null, null, Map.of())),
+                new Variant("MoSA Pfeiffer b=24, 4 up-experts, consistency KL 1.0", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
+                        BottleneckSpec.defaults(), spec, null, null, null, Map.of()), MosaSettings.defaults()));
         for (Variant v : variants) {
             long start = System.nanoTime();
-            Adapter a = trainer.train(v.request().get());
+            Adapter a = trainer.train(v.request().get(), v.mosa());
             double seconds = (System.nanoTime() - start) / 1e9;
             double tps = tokens * spec.epochs() / seconds;
             rows.add(new Row(v.name(), a.trainableParameters(), task.train().size() * spec.epochs() / seconds, tps,
