@@ -28,7 +28,8 @@ public record AdapterType(String id, AdapterKind kind, boolean peftInterchange, 
             new AdapterType("lokr", AdapterKind.LOKR, true, false, true,
                     "LoKr: a Kronecker product kron(w1, w2) per target, w2 low-rank when r is small (PEFT's LOKR)"),
             new AdapterType("bottleneck", AdapterKind.BOTTLENECK, false, false, true,
-                    "Houlsby (attention + FFN) or Pfeiffer (FFN) bottleneck adapters, sequential or parallel, up-projection zero"));
+                    "Houlsby (attention + FFN) or Pfeiffer (FFN) bottleneck adapters, sequential or parallel, up-projection zero; "
+                            + "VL-Adapter sharing with the previous task, MoSA split-and-merge training (bottleneck.mosaExperts)"));
 
     /** The type a policy names (case-insensitive), or empty. */
     public static Optional<AdapterType> find(String id) {
