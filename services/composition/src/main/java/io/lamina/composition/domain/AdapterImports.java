@@ -25,7 +25,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 
 /**
- * Registers a LoRA (incl. DoRA) or IA3 adapter trained elsewhere with PEFT. PEFT has no classification head for a
+ * Registers a LoRA (incl. DoRA), IA3, LoKr or prompt-tuning adapter trained elsewhere with PEFT. PEFT has no classification head for a
  * sentence encoder, so the adapter gets Lamina's: the class means of the task's training examples
  * under the imported adapter (and under the base model, for retrieval), from the dataset already
  * uploaded for that task. The weights are used exactly as PEFT saved them.
@@ -68,9 +68,7 @@ public class AdapterImports {
         details.put("task-key", taskKey);
         details.put("upload-sha256", uploadSha);
         details.put("head-from-dataset", dataset.datasetId());
-        Adapter weightsOnly = peft.ia3() != null
-                ? Adapter.ia3(peft.ia3(), peft.weights(), null, base.id(), base.fingerprint(), new AdapterProvenance(IMPORTED, details))
-                : Adapter.lora(peft.lora(), peft.weights(), null, base.id(), base.fingerprint(), new AdapterProvenance(IMPORTED, details));
+        Adapter weightsOnly = peft.toAdapter(null, base.id(), base.fingerprint(), new AdapterProvenance(IMPORTED, details));
         List<LabeledText> train = dataset.train();
         PrototypeHead head = trainer.prototypeHead(weightsOnly, train, dataset.labels(), BaseModel.DEFAULT_MAX_TOKENS, 0L);
         Adapter adapter = weightsOnly.withHead(head);
@@ -87,9 +85,8 @@ public class AdapterImports {
         registration.put("lineage", List.of(new LineageEdge("upload:sha256:" + uploadSha, IMPORTED_FROM),
                 new LineageEdge("dataset:" + dataset.datasetId(), "head-from")));
         clients.registry().post().uri("/api/adapters").body(registration).retrieve().toBodilessEntity();
-        // rank 0: an (IA)^3 adapter has no rank
-        return new Imported(adapterId, streamId, taskKey, peft.lora() != null ? peft.lora().rank() : 0,
-                peft.lora() != null ? peft.lora().targetModules() : peft.ia3().targetModules(), head.labels(), ref.sha256());
+        // rank: LoRA's and LoKr's r, prompt tuning's number of virtual tokens, 0 for (IA)^3 (no rank)
+        return new Imported(adapterId, streamId, taskKey, peft.size(), peft.targetModules(), head.labels(), ref.sha256());
     }
 
     private static String sha256(byte[] bytes) {

@@ -30,6 +30,7 @@ import io.lamina.engine.adapter.AdapterType;
 import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.adapter.lora.PrincipalInit;
 import io.lamina.engine.training.PrincipalInitialisation;
 import io.lamina.engine.adapter.lora.LoraSpec;
@@ -139,7 +140,13 @@ public class TrainingJobs {
         BottleneckSpec bottleneck = bottleneckSpec(command.adapter());
         Ia3Spec ia3 = bottleneck != null ? null : ia3Spec(command.adapter());
         LokrSpec lokr = lokrSpec(command.adapter());
-        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null ? null : loraSpec(command.adapter());
+        PromptTuningSpec prompt = promptSpec(command.adapter());
+        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null || prompt != null ? null : loraSpec(command.adapter());
+        String init = command.adapter() == null ? null : command.adapter().init();
+        if (init != null && !init.isBlank() && !init.equalsIgnoreCase("default") && lora == null && prompt == null) {
+            throw new IllegalArgumentException("init '" + init + "' applies to lora (pissa, corda-ipm, corda-kpm) and prompt (random, sample_vocab) "
+                    + "adapters, not to type '" + command.adapter().type() + "'");
+        }
         TrainingSpec spec = trainingSpec(command.training());
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
@@ -233,6 +240,15 @@ public class TrainingJobs {
                     }, checkpoints, provenance));
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
+        if (adapter == null && prompt != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not prompt-tuning virtual tokens");
+            adapter = trainer.train(TrainingRequest.promptTuning(train, List.copyOf(labels), prompt, spec, warmStart,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, checkpoints, provenance));
+            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
+        }
         if (adapter == null && bottleneck != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not bottleneck adapters");
             adapter = trainer.train(TrainingRequest.bottleneck(train, List.copyOf(labels), bottleneck, bottleneckSharing(command.adapter()), spec, warmStart,
@@ -292,6 +308,28 @@ public class TrainingJobs {
 
     /** Adapter types a policy can name: the engine's registry of types ({@link AdapterType}). */
     static final List<String> ADAPTER_TYPES = AdapterType.ids();
+
+    /**
+     * The prompt-tuning spec of a {@code prompt} adapter type, else {@code null}: {@code rank} is the number of virtual
+     * tokens ({@code 0}: {@value PromptTuningSpec#DEFAULT_VIRTUAL_TOKENS}), {@code init} {@code random} (default) or
+     * {@code sample_vocab} (PEFT's {@code prompt_tuning_init}; TEXT needs an init text, which policies do not carry);
+     * alpha and dropout do not apply, and target modules and rank sweeps are refused (a prompt wraps no module).
+     */
+    static PromptTuningSpec promptSpec(AdapterSettings settings) {
+        if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("prompt")) return null;
+        if (settings.targetModules() != null && !settings.targetModules().isEmpty()) {
+            throw new IllegalArgumentException("adapter type 'prompt' wraps no module: targetModules " + settings.targetModules() + " do not apply");
+        }
+        if (settings.rankSweep() != null) throw new IllegalArgumentException("adapter type 'prompt' has no rank to sweep (rank is its number of virtual tokens)");
+        String init = settings.init() == null || settings.init().isBlank() || settings.init().equalsIgnoreCase("default")
+                ? "random" : settings.init().toLowerCase(java.util.Locale.ROOT);
+        PromptTuningSpec.Init i = switch (init) {
+            case "random" -> PromptTuningSpec.Init.RANDOM;
+            case "sample_vocab", "sample-vocab" -> PromptTuningSpec.Init.SAMPLE_VOCAB;
+            default -> throw new IllegalArgumentException("adapter type 'prompt': init '" + settings.init() + "' is not one of [random, sample_vocab]");
+        };
+        return new PromptTuningSpec(settings.rank() > 0 ? settings.rank() : PromptTuningSpec.DEFAULT_VIRTUAL_TOKENS, i, null);
+    }
 
     /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */
     static LokrSpec lokrSpec(AdapterSettings settings) {

@@ -84,4 +84,20 @@ class TrainingSettingsMappingTest {
         assertThat(pissa.init()).isEqualTo("pissa");
         assertThat(io.lamina.engine.adapter.lora.PrincipalInit.Method.of(pissa.init())).isEqualTo(io.lamina.engine.adapter.lora.PrincipalInit.Method.PISSA);
     }
+
+    @Test
+    void aPromptPolicyBecomesThePromptTuningSpec() {
+        AdapterSettings plain = Json.read("{\"type\":\"prompt\",\"rank\":0,\"alpha\":0,\"dropout\":0}", AdapterSettings.class);
+        assertThat(TrainingJobs.promptSpec(plain)).isEqualTo(io.lamina.engine.adapter.prompt.PromptTuningSpec.defaults());
+        assertThat(TrainingJobs.ia3Spec(plain)).isNull();
+        assertThat(TrainingJobs.lokrSpec(plain)).isNull();
+        AdapterSettings twenty = Json.read("{\"type\":\"prompt\",\"rank\":20,\"alpha\":0,\"dropout\":0,\"init\":\"sample_vocab\"}", AdapterSettings.class);
+        assertThat(TrainingJobs.promptSpec(twenty)).isEqualTo(new io.lamina.engine.adapter.prompt.PromptTuningSpec(20,
+                io.lamina.engine.adapter.prompt.PromptTuningSpec.Init.SAMPLE_VOCAB, null));
+        assertThat(TrainingJobs.promptSpec(new AdapterSettings("lora", 8, 16, 0.1, List.of("query"), null))).isNull();
+        assertThatThrownBy(() -> TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 0, 0, List.of("query"), null)))
+                .hasMessageContaining("adapter type 'prompt' wraps no module");
+        assertThatThrownBy(() -> TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 0, 0, null, null, null, "pissa")))
+                .hasMessageContaining("init 'pissa' is not one of [random, sample_vocab]");
+    }
 }

@@ -6,6 +6,7 @@ import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
@@ -28,10 +29,12 @@ import java.util.TreeMap;
  * @param lokr             the LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}
  * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
  * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
+ * @param prompt           the settings of a {@link AdapterKind#PROMPT_TUNING} adapter (one tensor, {@link PromptTuningSpec#PEFT_KEY}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
+                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
+                      PromptTuningSpec prompt) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -45,9 +48,17 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         if ((kind == AdapterKind.LOKR) != (lokr != null)) throw new IllegalArgumentException("a LOKR adapter, and only one, has a LoKr spec");
         if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
         if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
+        if ((kind == AdapterKind.PROMPT_TUNING) != (prompt != null)) throw new IllegalArgumentException("a PROMPT_TUNING adapter, and only one, has a prompt-tuning spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
+    }
+
+    /** Every kind but prompt tuning. */
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
+                   RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -82,15 +93,15 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck, prompt);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
     }
 
     /**
@@ -134,6 +145,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
             case SOKA -> "a SoKA adapter's update is a difference of sums of Kronecker products, not LoRA factors B A";
             case BOTTLENECK -> "a bottleneck adapter is a non-linear module (GELU between its down- and up-projection), "
                     + "so it cannot be merged into W or added to other adapters' deltas";
+            case PROMPT_TUNING -> "a prompt-tuning adapter prepends learned virtual tokens to the input and changes no weight, "
+                    + "so it has no delta to merge into W or add to other adapters'";
             case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
                     + "independent of W that can be added to others";
         };
@@ -167,6 +180,13 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                      String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.BOTTLENECK, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, spec);
+    }
+
+    /** Prompt tuning: PEFT's {@code prompt_embeddings} {@code [numVirtualTokens, hidden]} under {@link PromptTuningSpec#PEFT_KEY}. */
+    public static Adapter promptTuning(PromptTuningSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                                       String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.PROMPT_TUNING, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null,
+                null, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

@@ -31,7 +31,13 @@ public enum AdapterKind {
      * {@code adapter_config.json} and {@code pytorch_adapter.bin}) is a different one. Not mergeable: GELU
      * sits between its projections.
      */
-    BOTTLENECK("LAMINA_BOTTLENECK");
+    BOTTLENECK("LAMINA_BOTTLENECK"),
+    /**
+     * Prompt tuning (Lester et al. 2021; PEFT's {@code PROMPT_TUNING}, {@code PromptTuningConfig}): learned virtual
+     * token embeddings prepended to the input embeddings ({@code PromptTuningSpec}). Its one tensor is PEFT's
+     * {@code prompt_embeddings} {@code [num_virtual_tokens, hidden]}; no weight of the base changes, so nothing merges.
+     */
+    PROMPT_TUNING("PROMPT_TUNING");
 
     private final String peftType;
 

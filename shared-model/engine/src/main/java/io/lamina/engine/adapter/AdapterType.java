@@ -29,7 +29,9 @@ public record AdapterType(String id, AdapterKind kind, boolean peftInterchange, 
                     "LoKr: a Kronecker product kron(w1, w2) per target, w2 low-rank when r is small (PEFT's LOKR)"),
             new AdapterType("bottleneck", AdapterKind.BOTTLENECK, false, false, true,
                     "Houlsby (attention + FFN) or Pfeiffer (FFN) bottleneck adapters, sequential or parallel, up-projection zero; "
-                            + "VL-Adapter sharing with the previous task, MoSA split-and-merge training (bottleneck.mosaExperts)"));
+                            + "VL-Adapter sharing with the previous task, MoSA split-and-merge training (bottleneck.mosaExperts)"),
+            new AdapterType("prompt", AdapterKind.PROMPT_TUNING, true, false, false,
+                    "prompt tuning: rank learned virtual tokens in front of every input (PEFT's PROMPT_TUNING); init random or sample_vocab"));
 
     /** The type a policy names (case-insensitive), or empty. */
     public static Optional<AdapterType> find(String id) {

@@ -23,6 +23,7 @@ import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.lora.LoraVariant;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
@@ -66,6 +67,9 @@ import java.util.zip.ZipOutputStream;
  *   <li>for a {@link AdapterKind#BOTTLENECK} adapter, {@code adapter_config.json} has {@code peft_type
  *       LAMINA_BOTTLENECK} (which PEFT refuses: it has no bottleneck adapters) and the spec's fields, and the
  *       weights file holds {@link BottleneckSpec#peftKey} tensors ({@link #bottleneckConfigJson});</li>
+ *   <li>for a {@link AdapterKind#PROMPT_TUNING} adapter, PEFT's {@code PromptTuningConfig} ({@link #promptConfigJson}) and
+ *       PEFT's one tensor {@code prompt_embeddings} {@code [num_virtual_tokens, hidden]}; {@code lamina_adapter.json} has no
+ *       {@code num_layers} (the virtual tokens do not depend on the depth of the encoder);</li>
  *   <li>{@code lamina_adapter.json}: what PEFT has no place for: labels, head scale, kind, base model id and
  *       fingerprint, layer count and hidden size, provenance.</li>
  * </ul>
@@ -143,6 +147,7 @@ public final class PeftAdapterFormat {
         Geometry g = adapter.kind() == AdapterKind.IA3 ? ia3GeometryOf(adapter.ia3(), adapter.weights(), dim)
                 : adapter.kind().isKronecker() ? kroneckerGeometryOf(adapter, dim)
                 : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckGeometryOf(adapter.bottleneck(), adapter.weights(), dim)
+                : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptGeometryOf(adapter.prompt(), adapter.weights(), dim)
                 : geometryOf(adapter.spec(), adapter.weights());
         float[] flat = new float[protos.length * dim];
         for (int i = 0; i < protos.length; i++) {
@@ -158,7 +163,8 @@ public final class PeftAdapterFormat {
         files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter)
                 : adapter.kind() == AdapterKind.LOKR ? lokrConfigJson(adapter)
                 : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter)
-                : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckConfigJson(adapter, g.hidden) : configJson(adapter)));
+                : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckConfigJson(adapter, g.hidden)
+                : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptConfigJson(adapter, g.hidden) : configJson(adapter)));
         files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
@@ -359,6 +365,38 @@ public final class PeftAdapterFormat {
         return c;
     }
 
+    /**
+     * PEFT's {@code PromptTuningConfig} fields (with {@code PromptLearningConfig}'s and {@code PeftConfig}'s), sorted as
+     * PEFT's JSON has them. {@code num_transformer_submodules} is 1 (an encoder); {@code num_layers} and
+     * {@code num_attention_heads} are {@code null}, which PEFT fills in from the base model's config when it loads the
+     * adapter ({@code _prepare_prompt_learning_config}; prompt tuning does not use them, prefix tuning does): the adapter
+     * holds no record of the encoder's depth. {@code tokenizer_name_or_path} is the base model with a TEXT init (PEFT
+     * refuses TEXT without one), else {@code null}. No {@code peft_version}, as on the LoRA path.
+     */
+    private static ObjectNode promptConfigJson(Adapter a, int hidden) {
+        PromptTuningSpec s = a.prompt();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.putNull("auto_mapping");
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("inference_mode", true);
+        c.putNull("modules_to_save");
+        c.putNull("num_attention_heads");
+        c.putNull("num_layers");
+        c.put("num_transformer_submodules", 1);
+        c.put("num_virtual_tokens", s.numVirtualTokens());
+        c.put("peft_type", AdapterKind.PROMPT_TUNING.peftType());
+        c.put("prompt_tuning_init", s.init().name());
+        if (s.initText() != null) c.put("prompt_tuning_init_text", s.initText());
+        else c.putNull("prompt_tuning_init_text");
+        c.putNull("revision");
+        c.put("task_type", "FEATURE_EXTRACTION");
+        c.put("token_dim", hidden);
+        c.putNull("tokenizer_kwargs");
+        if (s.init() == PromptTuningSpec.Init.TEXT) c.put("tokenizer_name_or_path", a.baseModelId());
+        else c.putNull("tokenizer_name_or_path");
+        return c;
+    }
+
     private static void putModules(ObjectNode c, String field, List<String> modules) {
         boolean ffnOutputAlone = modules.contains("output.dense") && !modules.contains("attention.output.dense");
         if (ffnOutputAlone) {
@@ -380,7 +418,7 @@ public final class PeftAdapterFormat {
         m.put("kind", a.kind().name());
         m.put("base_model_id", a.baseModelId());
         m.put("base_fingerprint", a.baseFingerprint());
-        m.put("num_layers", g.layers);
+        if (g.layers > 0) m.put("num_layers", g.layers);  // a prompt-tuning adapter has none
         m.put("hidden_size", g.hidden);
         if (g.intermediate > 0) m.put("intermediate_size", g.intermediate);
         if (a.gate() != null) {
@@ -434,6 +472,7 @@ public final class PeftAdapterFormat {
         BottleneckSpec bottleneck = kind == AdapterKind.BOTTLENECK ? bottleneckSpec(config) : null;
         LokrSpec lokr = kind == AdapterKind.LOKR ? lokrSpec(config) : null;
         SokaSpec soka = kind == AdapterKind.SOKA ? sokaSpec(config) : null;
+        PromptTuningSpec prompt = kind == AdapterKind.PROMPT_TUNING ? promptSpec(config) : null;
 
         // lamina_adapter.json
         int version = intField(meta, "format_version", LAMINA);
@@ -459,7 +498,8 @@ public final class PeftAdapterFormat {
         } else if (gateNode != null && !gateNode.isNull()) {
             throw new IllegalArgumentException(LAMINA + ": 'gate' belongs to MORA adapters, this one is " + kind);
         }
-        int layers = intField(meta, "num_layers", LAMINA);
+        if (prompt != null && meta.has("num_layers")) throw new IllegalArgumentException(LAMINA + ": a PROMPT_TUNING adapter has no num_layers");
+        int layers = prompt != null ? 1 : intField(meta, "num_layers", LAMINA);
         int hidden = intField(meta, "hidden_size", LAMINA);
         if (layers < 1 || layers > 1000) throw new IllegalArgumentException(LAMINA + ": num_layers must be in [1, 1000], got " + layers);
         if (hidden < 1) throw new IllegalArgumentException(LAMINA + ": hidden_size must be positive, got " + hidden);
@@ -499,7 +539,9 @@ public final class PeftAdapterFormat {
         if (needsIntermediate && intermediate < 1) {
             throw new IllegalArgumentException(LAMINA + ": an adapter on " + targets + " needs intermediate_size");
         }
-        if (bottleneck != null) {
+        if (prompt != null) {
+            weights = promptWeights(files.get(WEIGHTS), prompt, config, hidden, -1);
+        } else if (bottleneck != null) {
             weights = checkedWeights(files.get(WEIGHTS), bottleneckShapes(bottleneck, layers, hidden, config), "bottleneck", "bottleneck " + bottleneck);
         } else if (lokr != null) {
             weights = checkedWeights(files.get(WEIGHTS), expectedLokrShapes(lokr, layers, hidden, Math.max(intermediate, 1)), "LoKr",
@@ -546,7 +588,7 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
     }
 
     /**
@@ -596,6 +638,69 @@ public final class PeftAdapterFormat {
                     + spec.reductionFactor() + " = " + width);
         }
         return spec.expectedShapes(layers, hidden);
+    }
+
+    /**
+     * The prompt-tuning settings of an {@code adapter_config.json} ({@code peft_type: PROMPT_TUNING}), as PEFT's
+     * {@code PromptTuningConfig} reads them: {@code num_virtual_tokens} is required; {@code prompt_tuning_init} RANDOM
+     * (PEFT's default when absent), TEXT (which, as in PEFT, needs {@code prompt_tuning_init_text}) or SAMPLE_VOCAB; an init
+     * text beside another init is ignored, as PEFT ignores it. Refused: {@code num_transformer_submodules} other than 1
+     * (2 is PEFT's value for encoder-decoder models, whose prompt has a half per stack) and {@code modules_to_save}
+     * (a trained head of PEFT's task model, which Lamina does not apply). The shape checks against the base are
+     * {@link #promptWeights}'.
+     */
+    private static PromptTuningSpec promptSpec(JsonNode config) {
+        int n = intField(config, "num_virtual_tokens", CONFIG);
+        JsonNode sub = config.get("num_transformer_submodules");
+        if (sub != null && !sub.isNull() && !(sub.isIntegralNumber() && sub.intValue() == 1)) {
+            throw new IllegalArgumentException(CONFIG + ": unsupported num_transformer_submodules=" + sub
+                    + ", only 1 (an encoder's prompt; 2 is for encoder-decoder models) is supported");
+        }
+        requireNullOrAbsent(config, "modules_to_save");
+        JsonNode initNode = config.get("prompt_tuning_init");
+        String initName = initNode == null || initNode.isNull() ? "RANDOM" : initNode.asText();
+        PromptTuningSpec.Init init = null;
+        for (PromptTuningSpec.Init i : PromptTuningSpec.Init.values()) if (i.name().equals(initName)) init = i;
+        if (init == null) {
+            throw new IllegalArgumentException(CONFIG + ": prompt_tuning_init '" + initName + "' is not one of " + Arrays.toString(PromptTuningSpec.Init.values()));
+        }
+        JsonNode text = config.get("prompt_tuning_init_text");
+        if (text != null && !text.isNull() && !text.isTextual()) throw new IllegalArgumentException(CONFIG + ": prompt_tuning_init_text must be a string, got " + text);
+        String initText = init == PromptTuningSpec.Init.TEXT && text != null && text.isTextual() ? text.textValue() : null;
+        try {
+            return new PromptTuningSpec(n, init, initText);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * PEFT's {@code prompt_embeddings}, exactly {@code [num_virtual_tokens, hidden]} and finite, after checking the config's
+     * {@code token_dim} (and, given {@code layers >= 1}, {@code num_layers}) against the base when they are set.
+     */
+    private static Map<String, HostTensor> promptWeights(byte[] file, PromptTuningSpec spec, JsonNode config, int hidden, int layers) {
+        JsonNode dim = config.get("token_dim");
+        if (dim != null && !dim.isNull() && intField(config, "token_dim", CONFIG) != hidden) {
+            throw new IllegalArgumentException(CONFIG + ": token_dim " + dim + " does not match the base model's hidden size " + hidden);
+        }
+        JsonNode depth = config.get("num_layers");
+        if (layers >= 1 && depth != null && !depth.isNull() && intField(config, "num_layers", CONFIG) != layers) {
+            throw new IllegalArgumentException(CONFIG + ": num_layers " + depth + " does not match the base model's " + layers + " layers");
+        }
+        SortedMap<String, long[]> expected = new TreeMap<>();
+        expected.put(PromptTuningSpec.PEFT_KEY, spec.shape(hidden));
+        return checkedWeights(file, expected, "prompt-tuning", spec.numVirtualTokens() + " virtual tokens of width " + hidden);
+    }
+
+    /** The one prompt tensor of a prompt-tuning adapter, shaped {@code [num_virtual_tokens, dim]} ({@code dim}: the head's). */
+    private static Geometry promptGeometryOf(PromptTuningSpec spec, Map<String, HostTensor> weights, int hidden) {
+        HostTensor t = weights.get(PromptTuningSpec.PEFT_KEY);
+        if (t == null) throw new IllegalArgumentException("adapter is missing prompt-tuning weight '" + PromptTuningSpec.PEFT_KEY + "'");
+        if (weights.size() != 1) throw new IllegalArgumentException("a prompt-tuning adapter has one tensor, '" + PromptTuningSpec.PEFT_KEY + "'; this one has " + weights.keySet());
+        if (!Arrays.equals(t.shape(), spec.shape(hidden))) {
+            throw new IllegalArgumentException("adapter weight '" + PromptTuningSpec.PEFT_KEY + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(spec.shape(hidden)));
+        }
+        return new Geometry(0, hidden, 0);
     }
 
     /** The LoRA settings of an {@code adapter_config.json}, refusing every PEFT option Lamina does not apply. */
@@ -759,7 +864,7 @@ public final class PeftAdapterFormat {
         }).max().orElse(0);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             HostTensor t = weights.get(e.getKey());
-            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing " + type + " weight '" + e.getKey() + "' (" + what + ", " + layers + " layers)");
+            if (t == null) throw new IllegalArgumentException(WEIGHTS + ": missing " + type + " weight '" + e.getKey() + "' (" + what + (layers > 0 ? ", " + layers + " layers" : "") + ")");
             if (!Arrays.equals(t.shape(), e.getValue())) {
                 throw new IllegalArgumentException(WEIGHTS + ": '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + ", expected " + Arrays.toString(e.getValue()));
             }
@@ -769,7 +874,7 @@ public final class PeftAdapterFormat {
             }
         }
         for (String k : weights.keySet()) {
-            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (" + what + ", " + layers + " layers)");
+            if (!expected.containsKey(k)) throw new IllegalArgumentException(WEIGHTS + ": unexpected tensor '" + k + "' (" + what + (layers > 0 ? ", " + layers + " layers" : "") + ")");
         }
         return weights;
     }
@@ -785,16 +890,44 @@ public final class PeftAdapterFormat {
     }
 
     /**
-     * An adapter made elsewhere with PEFT: LoRA (incl. rsLoRA and DoRA) with its {@code lora} spec, or
-     * (IA)^3 with its {@code ia3} spec; the checked weights under PEFT keys; what the config says of its
-     * origin ({@code peft-version}, {@code base-model-name-or-path}, ...). No head: the importer builds one.
+     * An adapter made elsewhere with PEFT: LoRA (incl. rsLoRA and DoRA) with its {@code lora} spec, (IA)^3 with its
+     * {@code ia3} spec, LoKr with its {@code lokr} spec or prompt tuning with its {@code prompt} spec (the others
+     * {@code null}); the checked weights under PEFT keys; what the config says of its origin ({@code peft-version},
+     * {@code base-model-name-or-path}, ...). No head: the importer builds one ({@link #toAdapter}).
      */
-    public record PeftImport(AdapterKind kind, LoraSpec lora, Ia3Spec ia3, SortedMap<String, HostTensor> weights, Map<String, String> details) {
+    public record PeftImport(AdapterKind kind, LoraSpec lora, Ia3Spec ia3, SortedMap<String, HostTensor> weights, Map<String, String> details,
+                             LokrSpec lokr, PromptTuningSpec prompt) {
+        public PeftImport(AdapterKind kind, LoraSpec lora, Ia3Spec ia3, SortedMap<String, HostTensor> weights, Map<String, String> details) {
+            this(kind, lora, ia3, weights, details, null, null);
+        }
+
+        /** The adapter these weights make, with {@code head} (may be {@code null} until the importer has built one). */
+        public Adapter toAdapter(PrototypeHead head, String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+            switch (kind) {
+                case LORA: return Adapter.lora(lora, weights, head, baseModelId, baseFingerprint, provenance);
+                case IA3: return Adapter.ia3(ia3, weights, head, baseModelId, baseFingerprint, provenance);
+                case LOKR: return Adapter.lokr(lokr, weights, head, baseModelId, baseFingerprint, provenance);
+                case PROMPT_TUNING: return Adapter.promptTuning(prompt, weights, head, baseModelId, baseFingerprint, provenance);
+                default: throw new IllegalStateException(kind + " is not imported from PEFT");
+            }
+        }
+
+        /** The spec's rank where it has one (LoRA's r, LoKr's r), the number of virtual tokens for prompt tuning, else 0. */
+        public int size() {
+            return lora != null ? lora.rank() : lokr != null ? lokr.rank() : prompt != null ? prompt.numVirtualTokens() : 0;
+        }
+
+        /** The wrapped modules of one encoder layer (none for prompt tuning, which wraps no module). */
+        public List<String> targetModules() {
+            return lora != null ? lora.targetModules() : ia3 != null ? ia3.targetModules() : lokr != null ? lokr.targetModules() : List.of();
+        }
     }
 
     /**
-     * Reads a zip of a PEFT LoRA or IA3 directory for a base of {@code layers} layers, width {@code hidden}
-     * and FFN width {@code intermediate}, with the checks of {@link #importPeftZip}.
+     * Reads a zip of a PEFT LORA, IA3, LOKR or PROMPT_TUNING directory for a base of {@code layers} layers, width
+     * {@code hidden} and FFN width {@code intermediate}, with the checks of {@link #importPeftZip}: every PEFT option
+     * Lamina does not apply is refused by name, and so are weights of the wrong keys or shapes for this base and NaN/Inf
+     * values (float32, float16 and bfloat16 tensors are read, as float32).
      */
     public static PeftImport importPeft(byte[] zip, int layers, int hidden, int intermediate) {
         Map<String, byte[]> files = readPeftZip(zip);
@@ -811,8 +944,19 @@ public final class PeftAdapterFormat {
             throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' is a Lamina bottleneck adapter, not a PEFT adapter: "
                     + "read its full directory (with " + LAMINA + " and " + HEAD + ") as a Lamina adapter instead");
         }
+        if (peftType.equals(AdapterKind.LOKR.peftType())) {
+            LokrSpec spec = lokrSpec(config);
+            Map<String, HostTensor> weights = checkedWeights(files.get(WEIGHTS), expectedLokrShapes(spec, layers, hidden, Math.max(intermediate, 1)), "LoKr",
+                    "r=" + spec.rank() + ", targets " + spec.targetModules());
+            return new PeftImport(AdapterKind.LOKR, null, null, new TreeMap<>(weights), details, spec, null);
+        }
+        if (peftType.equals(AdapterKind.PROMPT_TUNING.peftType())) {
+            PromptTuningSpec spec = promptSpec(config);
+            return new PeftImport(AdapterKind.PROMPT_TUNING, null, null, new TreeMap<>(promptWeights(files.get(WEIGHTS), spec, config, hidden, layers)),
+                    details, null, spec);
+        }
         if (!peftType.equals(AdapterKind.LORA.peftType())) {
-            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3)");
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3, LOKR, PROMPT_TUNING)");
         }
         LoraSpec spec = loraSpec(config);
         return new PeftImport(AdapterKind.LORA, spec, null, new TreeMap<>(loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate)), details);
@@ -870,7 +1014,7 @@ public final class PeftAdapterFormat {
         String peftType = text(config, "peft_type", CONFIG);
         if (!peftType.equals(AdapterKind.LORA.peftType())) {
             throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported as a LoRA (importable here: LORA; "
-                    + "IA3 through importPeft)");
+                    + "IA3, LOKR and PROMPT_TUNING through importPeft)");
         }
         LoraSpec spec = loraSpec(config);
         Map<String, HostTensor> weights = loraWeights(files.get(WEIGHTS), spec, layers, hidden, intermediate);

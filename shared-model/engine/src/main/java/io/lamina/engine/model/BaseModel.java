@@ -24,6 +24,7 @@ import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lora.Dora;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.tensor.HostTensor;
 
 import java.io.IOException;
@@ -428,6 +429,17 @@ public final class BaseModel {
     }
 
     /**
+     * The differentiable forward with prompt tuning's virtual tokens {@code [P, H]} prepended to every sequence's
+     * word embeddings (PEFT's {@code PROMPT_TUNING}; see {@link #forward}); the caller owns grad mode and the scope.
+     */
+    public NDArray encodePrompted(NDManager manager, List<long[]> ids, NDArray prompt, boolean training) {
+        if (prompt == null || prompt.getShape().dimension() != 2 || prompt.getShape().get(1) != hidden) {
+            throw new IllegalArgumentException("virtual tokens must be [P, " + hidden + "], got " + (prompt == null ? null : prompt.getShape()));
+        }
+        return forward(manager, ids, qkvWeights(), null, null, null, null, training, null, null, null, prompt);
+    }
+
+    /**
      * Adjusts one layer's fused Q|K|V projection inside {@link #encode(NDManager, List, QkvHook)},
      * e.g. with per-row LoRA deltas when the rows of a batch use different adapters.
      */
@@ -484,35 +496,53 @@ public final class BaseModel {
 
     private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
                             BottleneckArrays bottleneck, boolean training, QkvHook hook, ResidualWeights residual, InputObserver observer) {
+        return forward(mgr, ids, qkvWeights, lora, ia3, lokr, bottleneck, training, hook, residual, observer, null);
+    }
+
+    /**
+     * @param prompt prompt tuning's virtual tokens {@code [P, H]} (word-embedding space), or {@code null}: PEFT's
+     *               {@code inputs_embeds = cat(prompt, word_embeds)} with the attention mask extended by P ones, so the
+     *               virtual tokens take positions {@code 0..P-1} (token type 0), the text's tokens {@code P..P+len-1},
+     *               and the mean pooling runs over the extended mask (virtual tokens included)
+     */
+    private NDArray forward(NDManager mgr, List<long[]> ids, NDArray[] qkvWeights, LoraArrays lora, Ia3Arrays ia3, LokrArrays lokr,
+                            BottleneckArrays bottleneck, boolean training, QkvHook hook, ResidualWeights residual, InputObserver observer,
+                            NDArray prompt) {
         int b = ids.size();
-        int len = 0;
-        for (long[] s : ids) len = Math.max(len, s.length);
-        if (len > maxPositions) throw new IllegalArgumentException("sequence of " + len + " tokens exceeds " + maxPositions);
+        int virtual = prompt == null ? 0 : (int) prompt.getShape().get(0);
+        int textLen = 0;
+        for (long[] s : ids) textLen = Math.max(textLen, s.length);
+        int len = virtual + textLen;  // the sequence the layers see: virtual tokens, then the text, then padding
+        if (len > maxPositions) {
+            throw new IllegalArgumentException("sequence of " + textLen + " tokens" + (virtual > 0 ? " after " + virtual + " virtual tokens" : "")
+                    + " exceeds " + maxPositions + " positions");
+        }
         int n = b * len;
-        long[] flatIds = new long[n];
-        float[] keep = new float[n];      // 1 for real tokens, 0 for padding
-        float[] additive = new float[n];  // 0 for real tokens, MASKED for padding
+        long[] flatIds = new long[b * textLen];
+        float[] keep = new float[n];      // 1 for real (and virtual) tokens, 0 for padding
+        float[] additive = new float[n];  // 0 for real (and virtual) tokens, MASKED for padding
         float[] counts = new float[b];
         for (int i = 0; i < b; i++) {
             long[] s = ids.get(i);
             for (int t = 0; t < len; t++) {
-                if (t < s.length) {
-                    flatIds[i * len + t] = s[t];
+                if (t < virtual + s.length) {
+                    if (t >= virtual) flatIds[i * textLen + t - virtual] = s[t - virtual];
                     keep[i * len + t] = 1f;
                 } else {
                     additive[i * len + t] = MASKED;
                 }
             }
-            counts[i] = Math.max(1, s.length);
+            counts[i] = Math.max(1, virtual + s.length);
         }
-        NDArray idArray = mgr.create(flatIds, new Shape(n)).toDevice(device, false);
+        NDArray idArray = mgr.create(flatIds, new Shape((long) b * textLen)).toDevice(device, false);
         NDArray keepArray = mgr.create(keep, new Shape(b, len, 1)).toDevice(device, false);
         NDArray maskArray = mgr.create(additive, new Shape(b, 1, 1, len)).toDevice(device, false);
         NDArray countArray = mgr.create(counts, new Shape(b, 1)).toDevice(device, false);
 
         // embeddings [N, H]
-        NDArray words = idArray.getNDArrayInternal().embedding(idArray, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
-        NDArray x = words.reshape(b, len, hidden).add(positionAndType.get(new NDIndex("0:" + len))).reshape(n, hidden);
+        NDArray words = idArray.getNDArrayInternal().embedding(idArray, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow().reshape(b, textLen, hidden);
+        if (prompt != null) words = NDArrays.concat(new NDList(prompt.expandDims(0).broadcast(new Shape(b, virtual, hidden)), words), 1);
+        NDArray x = words.add(positionAndType.get(new NDIndex("0:" + len))).reshape(n, hidden);
         x = LayerNorm.layerNorm(x, new Shape(hidden), embLnGamma, embLnBeta, LN_EPS).singletonOrThrow();
 
         int headDim = hidden / heads;
@@ -683,6 +713,7 @@ public final class BaseModel {
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.IA3) return embedIa3(ids, adapterOrNull);
         if (adapterOrNull != null && adapterOrNull.kind().isKronecker()) return embedKronecker(ids, adapterOrNull);
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.BOTTLENECK) return embedBottleneck(ids, adapterOrNull);
+        if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.PROMPT_TUNING) return embedPrompted(ids, adapterOrNull);
         if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
@@ -947,6 +978,43 @@ public final class BaseModel {
             Autograd.restore(grad);
         }
         return out;
+    }
+
+    /** Prompt-tuning inference: the virtual tokens, shape-checked against the spec, prepended to every sequence. */
+    private float[][] embedPrompted(List<long[]> ids, Adapter a) {
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        HostTensor p = a.weights().get(PromptTuningSpec.PEFT_KEY);
+        if (p == null) throw new IllegalArgumentException("prompt-tuning adapter lacks " + PromptTuningSpec.PEFT_KEY);
+        long[] expected = a.prompt().shape(hidden);
+        if (!Arrays.equals(p.shape(), expected)) {
+            throw new IllegalArgumentException(PromptTuningSpec.PEFT_KEY + " has shape " + Arrays.toString(p.shape()) + ", expected " + Arrays.toString(expected));
+        }
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            NDArray prompt = mgr.create(p.data(), new Shape(p.shape())).toDevice(device, false);
+            embedLengthSorted(ids, out, batch -> encodePrompted(mgr, batch, prompt, false));
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
+    }
+
+    /** Rows of the word-embedding table (the vocabulary). */
+    public int vocabularySize() { return (int) wordEmbeddings.getShape().get(0); }
+
+    /** Position-embedding rows: the longest sequence (virtual tokens included) the model takes. */
+    public int maxPositions() { return maxPositions; }
+
+    /** The word-embedding rows of {@code ids}, flat {@code [ids.length * hidden]} (what PEFT's TEXT prompt init copies). */
+    public float[] wordEmbeddingRows(long[] ids) {
+        long vocab = wordEmbeddings.getShape().get(0);
+        for (long id : ids) if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside [0, " + vocab + ")");
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray idArray = manager.create(ids, new Shape(ids.length)).toDevice(device, false);
+            return idArray.getNDArrayInternal().embedding(idArray, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow().toFloatArray();
+        }
     }
 
     /**

@@ -16,6 +16,8 @@ import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.bottleneck.Mosa;
 import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.ia3.Ia3Init;
+import io.lamina.engine.adapter.prompt.PromptTuningInit;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrInit;
 import io.lamina.engine.adapter.lokr.LokrSpec;
@@ -67,8 +69,8 @@ import java.util.TreeMap;
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
  * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}),
- * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}) or bottleneck adapters
- * ({@link TrainingRequest#bottleneck}); the same head, schedule and checkpoints for all. Gradient accumulation runs
+ * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}), bottleneck adapters
+ * ({@link TrainingRequest#bottleneck}) or prompt tuning's virtual tokens ({@link TrainingRequest#promptTuning}); the same head, schedule and checkpoints for all. Gradient accumulation runs
  * {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
@@ -150,7 +152,12 @@ public final class LoraTrainer {
         // PiSSA / CorDA: the factors start from W's own components, and W − s·B₀A₀ stays frozen
         PrincipalStart principal = principalStart(r);
         Map<String, String> sharedDetails = new LinkedHashMap<>();
-        Map<String, HostTensor> initial = r.ia3() != null ? initialIa3(r)
+        if (r.prompt() != null && ts.maxLength() + r.prompt().numVirtualTokens() > base.maxPositions()) {
+            throw new IllegalArgumentException("maxLength " + ts.maxLength() + " plus " + r.prompt().numVirtualTokens() + " virtual tokens exceeds the base's "
+                    + base.maxPositions() + " positions");
+        }
+        Map<String, HostTensor> initial = r.prompt() != null ? initialPrompt(r)
+                : r.ia3() != null ? initialIa3(r)
                 : r.lokr() != null ? initialLokr(r)
                 : r.soka() != null ? initialSoka(r)
                 : r.bottleneck() != null ? initialBottleneck(r, sharedDetails)
@@ -181,7 +188,9 @@ public final class LoraTrainer {
                 start.putAll(initial);
                 // Fresh factors have B = 0, so the initial adapter embeds exactly as the base model does.
                 // Fresh (IA)^3 vectors are ones and fresh DoRA magnitudes the norms of W + sBA: also the base model.
-                float[][] initialEmbeddings = r.warmStartOrNull() == null ? baseEmbeddings
+                // Prompt tuning is the exception: its virtual tokens change every embedding from the first step on.
+                float[][] initialEmbeddings = r.prompt() != null ? base.embedTokens(ids, adapterOf(r, frozen, null, initial, null, null))
+                        : r.warmStartOrNull() == null ? baseEmbeddings
                         : r.ia3() != null ? base.embedTokens(ids, ia3Adapter(r.ia3(), initial, null, null))
                         : r.lokr() != null || r.soka() != null ? base.embedTokens(ids, adapterOf(r, frozen, null, initial, null, null))
                         : r.bottleneck() != null ? base.embedTokens(ids, bottleneckAdapter(r.bottleneck(), initial, null, null))
@@ -194,7 +203,12 @@ public final class LoraTrainer {
             List<Param> params = new ArrayList<>();
             Encoder encoder;
             MosaRun mosa = null;
-            if (r.ia3() != null) {
+            if (r.prompt() != null) {
+                // the virtual tokens: no weight decay, which would pull them toward the zero vector, not toward any "off" state
+                Param p = newParam(mgr, PromptTuningSpec.PEFT_KEY, start, 0f);
+                params.add(p);
+                encoder = (m, batchIds) -> base.encodePrompted(m, batchIds, p.value(), true);
+            } else if (r.ia3() != null) {
                 // (IA)^3 vectors: no weight decay, which would pull the scales toward 0 (features off), not toward 1 (the base).
                 Ia3Spec ia3 = r.ia3();
                 NDArray[][] stored = new NDArray[layers][ia3.targetModules().size()];
@@ -292,7 +306,9 @@ public final class LoraTrainer {
             Param head = newParam(mgr, HEAD_KEY, start, 0f);
             params.add(head);
             List<AnchorPull> anchors = anchors(mgr, r.anchorOrNull(), params, head);
-            if (r.lokr() != null || r.soka() != null) {
+            if (r.prompt() != null) {
+                log.info("training prompt tuning {} on {} examples, {} classes: {} steps on {}", r.prompt(), n, classes, totalSteps, base.device());
+            } else if (r.lokr() != null || r.soka() != null) {
                 log.info("training {} on {} on {} examples, {} classes: {} steps on {}", r.lokr() != null ? "LoKr r=" + r.lokr().rank() : "SoKA",
                         r.lokr() != null ? r.lokr().targetModules() : r.soka().targetModules(), n, classes, totalSteps, base.device());
             } else if (r.bottleneck() != null) {
@@ -576,6 +592,7 @@ public final class LoraTrainer {
         AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
         if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
+        if (r.prompt() != null) return Adapter.promptTuning(r.prompt(), w, h, base.id(), base.fingerprint(), p);
         if (r.lokr() != null) return Adapter.lokr(r.lokr(), w, h, base.id(), base.fingerprint(), p);
         if (r.soka() != null) return Adapter.soka(r.soka(), w, h, base.id(), base.fingerprint(), p);
         if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), Mosa.merged(w), head, p); // MoSA: experts averaged
@@ -725,6 +742,27 @@ public final class LoraTrainer {
         }
         if (warm != null) log.info("warm-start adapter is not an (IA)^3 adapter of this spec and base; starting from ones");
         return fresh;
+    }
+
+    /**
+     * The warm start's virtual tokens when it is a prompt-tuning adapter of the same spec on this base, else PEFT's init
+     * ({@link PromptTuningInit}: seeded N(0, 1), the init text's word embeddings, or sampled vocabulary rows).
+     */
+    private Map<String, HostTensor> initialPrompt(TrainingRequest r) {
+        PromptTuningSpec spec = r.prompt();
+        Adapter warm = r.warmStartOrNull();
+        Map<String, HostTensor> expected = Map.of(PromptTuningSpec.PEFT_KEY, new HostTensor(spec.shape(base.hiddenSize()), new float[(int) spec.parameters(base.hiddenSize())]));
+        if (warm != null && warm.kind() == AdapterKind.PROMPT_TUNING && warm.prompt().equals(spec) && sameShapes(warm, expected)) {
+            log.info("warm-starting the virtual tokens from the given adapter");
+            return new TreeMap<>(warm.weights());
+        }
+        if (warm != null) log.info("warm-start adapter is not a prompt-tuning adapter of this spec and base; starting from PEFT's {} init", spec.init());
+        PromptTuningInit.Vocabulary vocabulary = new PromptTuningInit.Vocabulary() {
+            @Override public int size() { return base.vocabularySize(); }
+            @Override public long[] tokenize(String text) { return base.tokenize(List.of(text), base.maxPositions()).get(0); }
+            @Override public float[] wordEmbeddings(long[] ids) { return base.wordEmbeddingRows(ids); }
+        };
+        return new TreeMap<>(PromptTuningInit.initialWeights(spec, base.hiddenSize(), vocabulary, r.training().seed()));
     }
 
     /** The warm start's factors when it is a LoKr adapter of the same spec on this base, else PEFT's init (seeded). */
@@ -1040,6 +1078,7 @@ public final class LoraTrainer {
             if (r.lokr() != null) update(d, "lokr " + r.lokr());
             if (r.soka() != null) update(d, "soka " + r.soka());
             if (r.bottleneck() != null) update(d, "bottleneck " + r.bottleneck() + " sharing " + r.bottleneckSharing());
+            if (r.prompt() != null) update(d, "prompt " + r.prompt());
             update(d, r.training().withCheckpointEvery(0).toString());
             for (String label : r.labels()) update(d, label);
             for (LabeledText t : r.train()) {

@@ -9,6 +9,7 @@ import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 
 import java.util.HashSet;
 import java.util.List;
@@ -37,12 +38,23 @@ import java.util.Set;
  *                           ({@link BottleneckSharing#SINGLE}, the default, continues all of it, as warm starts of the other kinds do); else {@code null}
  * @param principalOrNull    PiSSA or CorDA: start a plain LoRA from W's principal (or context-oriented) components
  *                           ({@link #withPrincipalInit}); used when no warm start of the same shape is given. {@code null}: PEFT's default init
+ * @param prompt             the prompt-tuning adapter to train ({@link #promptTuning}), else {@code null}
  */
 public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
                               Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
-                              BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull) {
+                              BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull, PromptTuningSpec prompt) {
+    /** Every kind but prompt tuning. */
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
+                           Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
+                           BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull,
+                ia3, lokr, soka, bottleneck, bottleneckSharing, principalOrNull, null);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
@@ -54,7 +66,7 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
     /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
     public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
         return new TrainingRequest(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
-                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, bottleneck, bottleneckSharing, init);
+                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, bottleneck, bottleneckSharing, init, prompt);
     }
 
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
@@ -113,6 +125,19 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
                 null, null, bottleneck, sharing, null);
     }
 
+    /**
+     * A prompt-tuning job (PEFT's {@code PROMPT_TUNING}): the same trainer, head, schedule and AdamW, with the virtual
+     * tokens as the only adapter parameters (no weight decay: it would pull them toward the zero vector, which is no
+     * "off" state of a prompt). A prompt-tuning {@code warmStartOrNull} of the same spec on this base is continued.
+     */
+    public static TrainingRequest promptTuning(List<LabeledText> train, List<String> labels, PromptTuningSpec prompt, TrainingSpec training,
+                                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                               Map<String, String> provenanceDetails) {
+        if (prompt == null) throw new IllegalArgumentException("a prompt-tuning spec is required");
+        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null,
+                null, null, null, null, null, prompt);
+    }
+
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
@@ -135,11 +160,12 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
         if (training == null) throw new IllegalArgumentException("a training spec is required");
-        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0) + (bottleneck != null ? 1 : 0);
-        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr, a SoKA and a bottleneck spec is required, got " + kinds);
+        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0) + (bottleneck != null ? 1 : 0)
+                + (prompt != null ? 1 : 0);
+        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr, a SoKA, a bottleneck and a prompt-tuning spec is required, got " + kinds);
         if (lora == null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to "
-                    + (ia3 != null ? "(IA)^3 vectors" : bottleneck != null ? "bottleneck adapters" : "Kronecker factors"));
+                    + (ia3 != null ? "(IA)^3 vectors" : bottleneck != null ? "bottleneck adapters" : prompt != null ? "prompt-tuning virtual tokens" : "Kronecker factors"));
         }
         if (bottleneck != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to bottleneck adapters");

@@ -217,9 +217,9 @@ class PeftAdapterFormatTest {
     @Test
     void rejectsUnsupportedConfig() throws IOException {
         SortedMap<String, byte[]> f = files();
-        f.put("adapter_config.json", editJson(f.get("adapter_config.json"), n -> n.put("peft_type", "PROMPT_TUNING")));
+        f.put("adapter_config.json", editJson(f.get("adapter_config.json"), n -> n.put("peft_type", "PREFIX_TUNING")));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unsupported peft_type 'PROMPT_TUNING'");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unsupported peft_type 'PREFIX_TUNING'");
         f.put("adapter_config.json", editJson(files().get("adapter_config.json"), n -> n.put("peft_type", "IA3")));
         assertThatThrownBy(() -> PeftAdapterFormat.fromFiles(f))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kind 'LORA' does not match peft_type 'IA3'");

@@ -245,4 +245,69 @@ class LokrTest {
         // merges work on LoRA factors
         assertThatThrownBy(() -> a.requireLinearLora("merging")).hasMessageContaining("a LoKr adapter's update is a Kronecker product");
     }
+
+    @Test
+    void importsPeftLokrDirectoriesAndRefusesWhatItCannotApply() throws Exception {
+        LokrSpec spec = new LokrSpec(List.of("query", "value", "output.dense"), 4, 8, false, -1);
+        Map<String, HostTensor> bf16 = new TreeMap<>();
+        for (Map.Entry<String, HostTensor> e : random(spec, 11).entrySet()) {
+            float[] d = e.getValue().data().clone();
+            for (int i = 0; i < d.length; i++) d[i] = io.lamina.engine.io.PeftFixtures.exactBf16(d[i]);
+            bf16.put(e.getKey(), new HostTensor(e.getValue().shape(), d));
+        }
+        // adapter_config.json as PEFT 0.17 saves a LoKrConfig (fields Lamina does not write included)
+        ObjectMapper json = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode config = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json.readTree(PeftAdapterFormat.toFiles(adapter(spec, bf16)).get(PeftAdapterFormat.CONFIG));
+        config.put("peft_version", "0.17.1");
+        config.putNull("layers_pattern");
+        config.put("init_weights", "lycoris");
+        java.util.function.Function<java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode>, byte[]> zip = edit -> {
+            com.fasterxml.jackson.databind.node.ObjectNode c = config.deepCopy();
+            edit.accept(c);
+            try {
+                return io.lamina.engine.io.PeftFixtures.zip(Map.of(PeftAdapterFormat.CONFIG, json.writeValueAsBytes(c),
+                        PeftAdapterFormat.WEIGHTS, io.lamina.engine.io.PeftFixtures.safetensors(bf16, "BF16")));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        PeftAdapterFormat.PeftImport imported = PeftAdapterFormat.importPeft(zip.apply(c -> { }), 6, H, I);
+        assertThat(imported.kind()).isEqualTo(AdapterKind.LOKR);
+        assertThat(imported.lokr()).isEqualTo(spec);
+        assertThat(imported.weights()).isEqualTo(bf16);
+        assertThat(imported.details()).containsEntry("peft-version", "0.17.1");
+        assertThat(imported.size()).isEqualTo(4);
+        assertThat(imported.targetModules()).containsExactly("query", "value", "output.dense");
+        Adapter asAdapter = imported.toAdapter(adapter(spec, bf16).head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance("imported", imported.details()));
+        assertThat(maxAbsDiff(BASE.embed(TEXTS, asAdapter), BASE.embed(TEXTS, adapter(spec, bf16)))).isZero();
+
+        String where = PeftAdapterFormat.CONFIG + ": ";
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.put("rank_dropout", 0.05)), 6, H, I))
+                .hasMessage(where + "unsupported rank_dropout=0.05, only 0 is supported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.put("module_dropout", 0.1)), 6, H, I))
+                .hasMessage(where + "unsupported module_dropout=0.1, only 0 is supported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.put("use_effective_conv2d", true)), 6, H, I))
+                .hasMessage(where + "unsupported use_effective_conv2d=true, only false is supported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.putObject("rank_pattern").put("query", 2)), 6, H, I))
+                .hasMessage(where + "unsupported rank_pattern={\"query\":2}, only {} is supported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.putObject("alpha_pattern").put("value", 2)), 6, H, I))
+                .hasMessage(where + "unsupported alpha_pattern={\"value\":2}, only {} is supported");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> c.putArray("layers_to_transform").add(0)), 6, H, I))
+                .hasMessage(where + "unsupported layers_to_transform=[0], only null is supported");
+        // a base of another width or depth: the factors do not fit
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> { }), 6, 768, 3072))
+                .hasMessageStartingWith(PeftAdapterFormat.WEIGHTS + ": 'base_model.model.encoder.layer.0.attention.self.query.lokr_w1' has shape [16, 16], expected ");
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(zip.apply(c -> { }), 12, H, I))
+                .hasMessageStartingWith(PeftAdapterFormat.WEIGHTS + ": missing LoKr weight 'base_model.model.encoder.layer.10.");
+        // NaN in a half-precision tensor
+        String key = LokrSpec.peftKey(2, "value", "lokr_w1");
+        Map<String, HostTensor> nan = new TreeMap<>(bf16);
+        float[] d = nan.get(key).data().clone();
+        d[3] = Float.NaN;
+        nan.put(key, new HostTensor(nan.get(key).shape(), d));
+        byte[] nanZip = io.lamina.engine.io.PeftFixtures.zip(Map.of(PeftAdapterFormat.CONFIG, json.writeValueAsBytes(config),
+                PeftAdapterFormat.WEIGHTS, io.lamina.engine.io.PeftFixtures.safetensors(nan, "BF16")));
+        assertThatThrownBy(() -> PeftAdapterFormat.importPeft(nanZip, 6, H, I)).hasMessage(PeftAdapterFormat.WEIGHTS + ": '" + key + "' holds NaN at element 3");
+    }
 }
