@@ -18,6 +18,7 @@ import io.lamina.engine.model.BaseModel;
 import io.lamina.engine.training.LoraTrainer;
 import io.lamina.engine.training.TrainingRequest;
 import io.lamina.engine.training.PrincipalInitialisation;
+import io.lamina.engine.adapter.prompt.PromptTuningSpec;
 import io.lamina.engine.adapter.bottleneck.MosaSettings;
 import io.lamina.engine.adapter.lora.PrincipalInit;
 import io.lamina.engine.adapter.lokr.LokrSpec;
@@ -116,6 +117,8 @@ public final class AdapterTrainingBenchmark {
                         new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16), spec, null, null, null, Map.of())),
                 new Variant("bottleneck Houlsby parallel b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16), spec, null, null, null, Map.of())),
+                new Variant("prompt tuning, 8 virtual tokens (random init)", () -> TrainingRequest.promptTuning(task.train(), task.labels(),
+                        PromptTuningSpec.defaults(), spec, null, null, null, Map.of())),
                 new Variant("MoSA Pfeiffer b=24, 4 up-experts, consistency KL 1.0", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         BottleneckSpec.defaults(), spec, null, null, null, Map.of()), MosaSettings.defaults()));
         for (Variant v : variants) {
