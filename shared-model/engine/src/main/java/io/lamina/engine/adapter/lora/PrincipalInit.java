@@ -117,7 +117,8 @@ public final class PrincipalInit {
                 DMatrixRMaj damped = c.copy();
                 for (int i = 0; i < n; i++) damped.add(i, i, lambda * meanDiag);
                 DMatrixRMaj inverse = new DMatrixRMaj(n, n);
-                if (CommonOps_DDRM.invert(damped.copy(), inverse)) {
+                // C' is symmetric positive definite once damped: Cholesky first, LU if rounding says otherwise
+                if (CommonOps_DDRM.invertSPD(damped.copy(), inverse) || CommonOps_DDRM.invert(damped.copy(), inverse)) {
                     DMatrixRMaj product = new DMatrixRMaj(n, n);
                     CommonOps_DDRM.mult(damped, inverse, product);
                     CommonOps_DDRM.subtractEquals(product, eye);
