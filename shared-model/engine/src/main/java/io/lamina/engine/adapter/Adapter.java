@@ -6,6 +6,7 @@ import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
+import io.lamina.engine.adapter.sft.SftSpec;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
@@ -28,10 +29,11 @@ import java.util.TreeMap;
  * @param lokr             the LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}
  * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
  * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
+ * @param sft              the settings of an {@link AdapterKind#SFT} adapter (sparse diffs keyed by {@link SftSpec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
+                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck, SftSpec sft) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -45,9 +47,16 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         if ((kind == AdapterKind.LOKR) != (lokr != null)) throw new IllegalArgumentException("a LOKR adapter, and only one, has a LoKr spec");
         if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
         if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
+        if ((kind == AdapterKind.SFT) != (sft != null)) throw new IllegalArgumentException("an SFT adapter, and only one, has an SFT spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
+    }
+
+    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
+                   RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -67,13 +76,17 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
-    /** Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors) and its head's prototypes. */
+    /**
+     * Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors; of an SFT only the stored
+     * diff values, not their positions and shapes) and its head's prototypes.
+     */
     public long trainableParameters() {
         long n = 0;
         boolean shared = provenance != null && provenance.details().containsKey(SHARES_WEIGHTS_OF);
         if (!shared) {
             for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
                 if (kind == AdapterKind.SOKA && (e.getKey().endsWith("." + SokaSpec.A0) || e.getKey().endsWith("." + SokaSpec.B0))) continue;
+                if (kind == AdapterKind.SFT && SftSpec.isIntegerKey(e.getKey())) continue;
                 n += e.getValue().data().length;
             }
         }
@@ -82,15 +95,15 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, sft);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck, sft);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck, sft);
     }
 
     /**
@@ -132,6 +145,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
             case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
             case LOKR -> "a LoKr adapter's update is a Kronecker product (alpha/r)·kron(w1, w2), not LoRA factors B A";
             case SOKA -> "a SoKA adapter's update is a difference of sums of Kronecker products, not LoRA factors B A";
+            case SFT -> "an SFT adapter's update is a sparse diff of the weights, not LoRA factors B A; "
+                    + "SFTs compose by addition (Sft.compose)";
             case BOTTLENECK -> "a bottleneck adapter is a non-linear module (GELU between its down- and up-projection), "
                     + "so it cannot be merged into W or added to other adapters' deltas";
             case LORA -> "a DoRA adapter rescales each row of W + BA by its magnitude, so its update is not a delta "
@@ -167,6 +182,12 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                      String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.BOTTLENECK, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, spec);
+    }
+
+    /** A sparse fine-tuning: its diffs under {@link SftSpec#peftKey} ({@code io.lamina.engine.adapter.sft.Sft#weights}). */
+    public static Adapter sft(SftSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                              String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.SFT, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

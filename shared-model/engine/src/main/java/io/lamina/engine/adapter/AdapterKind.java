@@ -31,7 +31,13 @@ public enum AdapterKind {
      * {@code adapter_config.json} and {@code pytorch_adapter.bin}) is a different one. Not mergeable: GELU
      * sits between its projections.
      */
-    BOTTLENECK("LAMINA_BOTTLENECK");
+    BOTTLENECK("LAMINA_BOTTLENECK"),
+    /**
+     * Composable sparse fine-tuning (LT-SFT, {@code SftSpec}): a sparse diff {@code φ} of chosen linears' weights,
+     * served as {@code W + φ}; several SFTs compose by addition. PEFT has no SFT type, and composable-sft's own
+     * format (pickled {@code pytorch_diff.bin}) is a different one, so its {@code peft_type} makes PEFT refuse it.
+     */
+    SFT("LAMINA_SFT");
 
     private final String peftType;
 
