@@ -169,6 +169,7 @@ public final class Sft {
     /**
      * composable-sft's {@code apply}: dense weights {@code W} (keyed by {@link #key}, {@code [out, in]} row-major) plus
      * the composition of {@code sfts}; a new map (the input is not changed), entries off the supports copied bit for bit.
+     * {@code weights} needs every linear the SFTs change (not those whose diff is empty).
      */
     public static Map<String, float[]> apply(Map<String, float[]> weights, List<Adapter> sfts) {
         return add(weights, sfts, 1);
@@ -184,6 +185,7 @@ public final class Sft {
         Map<String, float[]> out = new TreeMap<>();
         for (Map.Entry<String, float[]> e : weights.entrySet()) out.put(e.getKey(), e.getValue().clone());
         for (Map.Entry<String, SparseDiff> e : sum.entrySet()) {
+            if (e.getValue().nnz() == 0) continue;
             float[] w = out.get(e.getKey());
             if (w == null) throw new IllegalArgumentException("no weight '" + e.getKey() + "' to apply the SFT to");
             e.getValue().addInto(w, sign);
