@@ -152,6 +152,31 @@ class SparseFineTuningTest {
     }
 
     @Test
+    void aTaskSftTrainedOnAnAppliedSftComposesWithItAndRunsAreDeterministic() {
+        Adapter under = run().adapter(); // stands in for a "language" SFT
+        List<String> sports = List.of("football", "tennis");
+        SftSpec small = SftSpec.defaults().withModules(List.of("value", "output.dense")).withParamsNum(2000).withPhases(1, 2);
+        SparseFineTuner.Request req = new SparseFineTuner.Request(TinyTasks.sports(), sports, small, TRAINING, List.of(under), null, null);
+        SparseFineTuner tuner = new SparseFineTuner(BASE);
+        Adapter task = tuner.train(req);
+        assertThat(tuner.train(req).weights()).isEqualTo(task.weights()); // same seed, same diffs bit for bit
+        long nnz = Sft.nnz(Sft.diffs(task));
+        assertThat(nnz).isPositive().isLessThanOrEqualTo(2000);
+        assertThat(task.provenance().details()).containsEntry("trained-on-sfts", "1");
+        // serve W + φ_under + φ_task: the composition, in either order, with the task's head
+        Adapter composed = Sft.compose(List.of(under, task), task.head());
+        Adapter reversed = Sft.compose(List.of(task, under), task.head());
+        assertThat(reversed.weights()).isEqualTo(composed.weights());
+        assertThat(composed.sft().targetModules()).containsExactlyElementsOf(SPEC.targetModules());
+        assertThat(composed.trainableParameters()).isEqualTo(Sft.nnz(Sft.diffs(composed)) + 2L * 384);
+        List<LabeledText> data = TinyTasks.sports();
+        float[][] emb = BASE.embed(data.stream().map(LabeledText::text).toList(), composed);
+        int correct = 0;
+        for (int i = 0; i < emb.length; i++) if (sports.get(argmax(emb[i], task.head().prototypes())).equals(data.get(i).label())) correct++;
+        assertThat(correct).isGreaterThanOrEqualTo(7);
+    }
+
+    @Test
     void refusesAValidationSplit() {
         assertThatThrownBy(() -> new SparseFineTuner.Request(TinyTasks.things(), THINGS, SPEC, TRAINING.withValidation(0.2f, 0)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no validation split");
