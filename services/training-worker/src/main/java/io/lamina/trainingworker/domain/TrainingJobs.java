@@ -26,6 +26,8 @@ import io.lamina.engine.tensor.HostTensor;
 import io.lamina.engine.training.ParameterAnchor;
 import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
+import io.lamina.engine.adapter.sft.Sft;
+import io.lamina.engine.adapter.sft.SftSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lora.PrincipalInit;
@@ -137,7 +139,8 @@ public class TrainingJobs {
         BottleneckSpec bottleneck = bottleneckSpec(command.adapter());
         Ia3Spec ia3 = bottleneck != null ? null : ia3Spec(command.adapter());
         LokrSpec lokr = lokrSpec(command.adapter());
-        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null ? null : loraSpec(command.adapter());
+        SftSpec sft = sftSpec(command.adapter());
+        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null || sft != null ? null : loraSpec(command.adapter());
         TrainingSpec spec = trainingSpec(command.training());
         Map<String, String> provenance = new LinkedHashMap<>();
         provenance.put("stream-id", command.streamId());
@@ -240,6 +243,21 @@ public class TrainingJobs {
                     }, checkpoints, provenance));
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
+        if (adapter == null && sft != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not sparse fine-tunings");
+            // sequential: the stream's SFT so far stays applied underneath, and the new diff composes with it by addition
+            List<Adapter> under = continued != null && continued.kind() == io.lamina.engine.adapter.AdapterKind.SFT ? List.of(continued) : List.of();
+            adapter = new io.lamina.engine.training.SparseFineTuner(base).train(new io.lamina.engine.training.SparseFineTuner.Request(
+                    train, List.copyOf(labels), sft, spec, under,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, provenance));
+            if (!under.isEmpty()) {
+                adapter = Sft.compose(List.of(continued, adapter), PrototypeHead.grow(continued.head(), adapter.head()))
+                        .withProvenance(adapter.provenance());
+            }
+        }
         if (adapter == null && ia3 != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
             adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
@@ -288,8 +306,21 @@ public class TrainingJobs {
                 command.taskKey(), String.format("%.1f", seconds), steps, loss);
     }
 
-    /** Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3}, {@code lokr} and {@code bottleneck}. */
-    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr", "bottleneck");
+    /**
+     * Adapter types a policy can name: {@code lora}, {@code dora} (LoRA with PEFT's use_dora), {@code ia3}, {@code lokr},
+     * {@code bottleneck} and {@code sft} (LT-SFT sparse fine-tuning).
+     */
+    static final List<String> ADAPTER_TYPES = List.of("lora", "dora", "ia3", "lokr", "bottleneck", "sft");
+
+    /**
+     * The spec of an {@code sft} adapter type: LT-SFT's defaults ({@link SftSpec#defaults()}: all six linears maskable,
+     * 1% of their entries, both phases as long as the training settings' epochs), on the given modules if any; else {@code null}.
+     */
+    static SftSpec sftSpec(AdapterSettings settings) {
+        if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("sft")) return null;
+        SftSpec d = SftSpec.defaults();
+        return settings.targetModules() == null || settings.targetModules().isEmpty() ? d : d.withModules(settings.targetModules());
+    }
 
     /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */
     static LokrSpec lokrSpec(AdapterSettings settings) {
