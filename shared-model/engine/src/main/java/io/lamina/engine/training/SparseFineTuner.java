@@ -48,7 +48,8 @@ import java.util.TreeMap;
  * Each phase has its own AdamW (re-created, as composable-sft re-creates optimiser and scheduler per phase) and its
  * own warm-up/cosine schedule over its steps, batches from {@link LoraTrainer#epochBatches} (epoch {@code e} of a
  * phase shuffles with {@code seed + e}): a run is deterministic for its seed. Weight decay is always 0 on the diffs
- * (decoupled decay would move masked entries; METHODS' porting caveat) and on the head (scale-invariant).
+ * (decoupled decay would move masked entries; METHODS' porting caveat) and on the head (scale-invariant): the
+ * training spec's {@code weightDecay} is not used. Design notes: {@code docs/sparse-fine-tuning.md}.
  * {@code λ · Σ|Δ| / N} ({@link SftSpec#l1Reg}, {@code N} the maskable entries) is added once per optimiser step.
  *
  * <p>Under {@link Request#appliedSfts} (e.g. a language SFT, composable-sft's cross-lingual protocol) the run trains
