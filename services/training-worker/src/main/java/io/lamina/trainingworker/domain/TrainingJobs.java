@@ -28,6 +28,8 @@ import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.AdapterType;
 import io.lamina.engine.adapter.bottleneck.MosaSettings;
+import io.lamina.engine.adapter.sft.Sft;
+import io.lamina.engine.adapter.sft.SftSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.prompt.PromptTuningSpec;
@@ -141,7 +143,8 @@ public class TrainingJobs {
         Ia3Spec ia3 = bottleneck != null ? null : ia3Spec(command.adapter());
         LokrSpec lokr = lokrSpec(command.adapter());
         PromptTuningSpec prompt = promptSpec(command.adapter());
-        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null || prompt != null ? null : loraSpec(command.adapter());
+        SftSpec sft = sftSpec(command.adapter());
+        LoraSpec lora = ia3 != null || lokr != null || bottleneck != null || prompt != null || sft != null ? null : loraSpec(command.adapter());
         String init = command.adapter() == null ? null : command.adapter().init();
         if (init != null && !init.isBlank() && !init.equalsIgnoreCase("default") && lora == null && prompt == null) {
             throw new IllegalArgumentException("init '" + init + "' applies to lora (pissa, corda-ipm, corda-kpm) and prompt (random, sample_vocab) "
@@ -258,6 +261,21 @@ public class TrainingJobs {
                     }, checkpoints, provenance), mosaSettings(command.adapter()));
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
+        if (adapter == null && sft != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not sparse fine-tunings");
+            // sequential: the stream's SFT so far stays applied underneath, and the new diff composes with it by addition
+            List<Adapter> under = continued != null && continued.kind() == io.lamina.engine.adapter.AdapterKind.SFT ? List.of(continued) : List.of();
+            adapter = new io.lamina.engine.training.SparseFineTuner(base).train(new io.lamina.engine.training.SparseFineTuner.Request(
+                    train, List.copyOf(labels), sft, spec, under,
+                    p -> {
+                        if (stopping) throw new WorkerStopping(p.step());
+                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+                    }, provenance));
+            if (!under.isEmpty()) {
+                adapter = Sft.compose(List.of(continued, adapter), PrototypeHead.grow(continued.head(), adapter.head()))
+                        .withProvenance(adapter.provenance());
+            }
+        }
         if (adapter == null && ia3 != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
             adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
@@ -329,6 +347,16 @@ public class TrainingJobs {
             default -> throw new IllegalArgumentException("adapter type 'prompt': init '" + settings.init() + "' is not one of [random, sample_vocab]");
         };
         return new PromptTuningSpec(settings.rank() > 0 ? settings.rank() : PromptTuningSpec.DEFAULT_VIRTUAL_TOKENS, i, null);
+    }
+
+    /**
+     * The spec of an {@code sft} adapter type: LT-SFT's defaults ({@link SftSpec#defaults()}: all six linears maskable,
+     * 1% of their entries, both phases as long as the training settings' epochs), on the given modules if any; else {@code null}.
+     */
+    static SftSpec sftSpec(AdapterSettings settings) {
+        if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("sft")) return null;
+        SftSpec d = SftSpec.defaults();
+        return settings.targetModules() == null || settings.targetModules().isEmpty() ? d : d.withModules(settings.targetModules());
     }
 
     /** The LoKr spec of a {@code lokr} adapter type (PEFT's defaults, on LoRA's default targets unless modules are given), else {@code null}. */

@@ -100,4 +100,13 @@ class TrainingSettingsMappingTest {
         assertThatThrownBy(() -> TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 0, 0, null, null, null, "pissa")))
                 .hasMessageContaining("init 'pissa' is not one of [random, sample_vocab]");
     }
+
+    @Test
+    void sftTypeMapsToLtSftDefaultsOnTheGivenModules() {
+        assertThat(TrainingJobs.sftSpec(Json.read("{\"type\":\"sft\",\"rank\":0,\"alpha\":0,\"dropout\":0}", AdapterSettings.class)))
+                .isEqualTo(io.lamina.engine.adapter.sft.SftSpec.defaults());
+        assertThat(TrainingJobs.sftSpec(new AdapterSettings("SFT", 0, 0, 0, List.of("value", "query"), null)).targetModules()).containsExactly("query", "value");
+        assertThat(TrainingJobs.sftSpec(new AdapterSettings("lora", 8, 16, 0.1, List.of("query"), null))).isNull();
+        assertThat(TrainingJobs.ia3Spec(new AdapterSettings("sft", 0, 0, 0, null, null))).isNull(); // a known type, not refused
+    }
 }

@@ -7,6 +7,7 @@ import io.lamina.engine.adapter.lokr.SokaSpec;
 import io.lamina.engine.adapter.lora.LoraSpec;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.prompt.PromptTuningSpec;
+import io.lamina.engine.adapter.sft.SftSpec;
 import io.lamina.engine.continual.TaskDescriptor;
 import io.lamina.engine.head.PrototypeHead;
 import io.lamina.engine.tensor.HostTensor;
@@ -30,11 +31,12 @@ import java.util.TreeMap;
  * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
  * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
  * @param prompt           the settings of a {@link AdapterKind#PROMPT_TUNING} adapter (one tensor, {@link PromptTuningSpec#PEFT_KEY}), else {@code null}
+ * @param sft              the settings of an {@link AdapterKind#SFT} adapter (sparse diffs keyed by {@link SftSpec#peftKey}), else {@code null}
  */
 public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
                       RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
-                      PromptTuningSpec prompt) {
+                      PromptTuningSpec prompt, SftSpec sft) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -49,16 +51,17 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
         if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
         if ((kind == AdapterKind.PROMPT_TUNING) != (prompt != null)) throw new IllegalArgumentException("a PROMPT_TUNING adapter, and only one, has a prompt-tuning spec");
+        if ((kind == AdapterKind.SFT) != (sft != null)) throw new IllegalArgumentException("an SFT adapter, and only one, has an SFT spec");
         if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
         if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
         if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
     }
 
-    /** Every kind but prompt tuning. */
+    /** Every kind but prompt tuning and sparse fine-tuning. */
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
                    String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
                    RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, null);
+        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, null, null);
     }
 
     public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
@@ -78,13 +81,17 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
         this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
-    /** Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors) and its head's prototypes. */
+    /**
+     * Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors; of an SFT only the stored
+     * diff values, not their positions and shapes) and its head's prototypes.
+     */
     public long trainableParameters() {
         long n = 0;
         boolean shared = provenance != null && provenance.details().containsKey(SHARES_WEIGHTS_OF);
         if (!shared) {
             for (Map.Entry<String, HostTensor> e : weights.entrySet()) {
                 if (kind == AdapterKind.SOKA && (e.getKey().endsWith("." + SokaSpec.A0) || e.getKey().endsWith("." + SokaSpec.B0))) continue;
+                if (kind == AdapterKind.SFT && SftSpec.isIntegerKey(e.getKey())) continue;
                 n += e.getValue().data().length;
             }
         }
@@ -93,15 +100,15 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
+        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck, prompt);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck, prompt, sft);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
+        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
     }
 
     /**
@@ -143,6 +150,8 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
             case IA3 -> "an (IA)^3 adapter rescales activations, it has no low-rank delta";
             case LOKR -> "a LoKr adapter's update is a Kronecker product (alpha/r)·kron(w1, w2), not LoRA factors B A";
             case SOKA -> "a SoKA adapter's update is a difference of sums of Kronecker products, not LoRA factors B A";
+            case SFT -> "an SFT adapter's update is a sparse diff of the weights, not LoRA factors B A; "
+                    + "SFTs compose by addition (Sft.compose)";
             case BOTTLENECK -> "a bottleneck adapter is a non-linear module (GELU between its down- and up-projection), "
                     + "so it cannot be merged into W or added to other adapters' deltas";
             case PROMPT_TUNING -> "a prompt-tuning adapter prepends learned virtual tokens to the input and changes no weight, "
@@ -186,7 +195,13 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     public static Adapter promptTuning(PromptTuningSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                        String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
         return new Adapter(AdapterKind.PROMPT_TUNING, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null,
-                null, null, null, null, spec);
+                null, null, null, null, spec, null);
+    }
+
+    /** A sparse fine-tuning: its diffs under {@link SftSpec#peftKey} ({@code io.lamina.engine.adapter.sft.Sft#weights}). */
+    public static Adapter sft(SftSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
+                              String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        return new Adapter(AdapterKind.SFT, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, null, null, spec);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

@@ -37,7 +37,13 @@ public enum AdapterKind {
      * token embeddings prepended to the input embeddings ({@code PromptTuningSpec}). Its one tensor is PEFT's
      * {@code prompt_embeddings} {@code [num_virtual_tokens, hidden]}; no weight of the base changes, so nothing merges.
      */
-    PROMPT_TUNING("PROMPT_TUNING");
+    PROMPT_TUNING("PROMPT_TUNING"),
+    /**
+     * Composable sparse fine-tuning (LT-SFT, {@code SftSpec}): a sparse diff {@code φ} of chosen linears' weights,
+     * served as {@code W + φ}; several SFTs compose by addition. PEFT has no SFT type, and composable-sft's own
+     * format (pickled {@code pytorch_diff.bin}) is a different one, so its {@code peft_type} makes PEFT refuse it.
+     */
+    SFT("LAMINA_SFT");
 
     private final String peftType;
 

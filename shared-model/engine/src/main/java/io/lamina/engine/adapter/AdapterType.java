@@ -31,7 +31,9 @@ public record AdapterType(String id, AdapterKind kind, boolean peftInterchange, 
                     "Houlsby (attention + FFN) or Pfeiffer (FFN) bottleneck adapters, sequential or parallel, up-projection zero; "
                             + "VL-Adapter sharing with the previous task, MoSA split-and-merge training (bottleneck.mosaExperts)"),
             new AdapterType("prompt", AdapterKind.PROMPT_TUNING, true, false, false,
-                    "prompt tuning: rank learned virtual tokens in front of every input (PEFT's PROMPT_TUNING); init random or sample_vocab"));
+                    "prompt tuning: rank learned virtual tokens in front of every input (PEFT's PROMPT_TUNING); init random or sample_vocab"),
+            new AdapterType("sft", AdapterKind.SFT, false, false, true,
+                    "LT-SFT: a sparse diff of the linears' weights (lottery-ticket mask, 1% of entries by default); SFTs compose by addition"));
 
     /** The type a policy names (case-insensitive), or empty. */
     public static Optional<AdapterType> find(String id) {

@@ -18,6 +18,9 @@ import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
 import io.lamina.engine.adapter.BertModules;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
+import io.lamina.engine.adapter.sft.SparseDiff;
+import io.lamina.engine.adapter.sft.Sft;
+import io.lamina.engine.adapter.sft.SftSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
 import io.lamina.engine.adapter.lokr.LokrSpec;
 import io.lamina.engine.adapter.lokr.SokaSpec;
@@ -70,6 +73,11 @@ import java.util.zip.ZipOutputStream;
  *   <li>for a {@link AdapterKind#PROMPT_TUNING} adapter, PEFT's {@code PromptTuningConfig} ({@link #promptConfigJson}) and
  *       PEFT's one tensor {@code prompt_embeddings} {@code [num_virtual_tokens, hidden]}; {@code lamina_adapter.json} has no
  *       {@code num_layers} (the virtual tokens do not depend on the depth of the encoder);</li>
+ *   <li>for an {@link AdapterKind#SFT} adapter, {@code adapter_config.json} has {@code peft_type LAMINA_SFT} (PEFT has
+ *       no sparse fine-tuning; composable-sft's own format is a pickled {@code pytorch_diff.bin}, never read here) and
+ *       the spec's fields; the weights file holds per linear {@code sft_shape} (I32 {@code [2]}), {@code sft_indices}
+ *       (I32 {@code [nnz]}, flat row-major positions, strictly increasing) and {@code sft_values} (F32 {@code [nnz]})
+ *       under {@link SftSpec#peftKey} ({@link #sftConfigJson});</li>
  *   <li>{@code lamina_adapter.json}: what PEFT has no place for: labels, head scale, kind, base model id and
  *       fingerprint, layer count and hidden size, provenance.</li>
  * </ul>
@@ -148,6 +156,7 @@ public final class PeftAdapterFormat {
                 : adapter.kind().isKronecker() ? kroneckerGeometryOf(adapter, dim)
                 : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckGeometryOf(adapter.bottleneck(), adapter.weights(), dim)
                 : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptGeometryOf(adapter.prompt(), adapter.weights(), dim)
+                : adapter.kind() == AdapterKind.SFT ? sftGeometryOf(adapter, dim)
                 : geometryOf(adapter.spec(), adapter.weights());
         float[] flat = new float[protos.length * dim];
         for (int i = 0; i < protos.length; i++) {
@@ -164,8 +173,10 @@ public final class PeftAdapterFormat {
                 : adapter.kind() == AdapterKind.LOKR ? lokrConfigJson(adapter)
                 : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter)
                 : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckConfigJson(adapter, g.hidden)
-                : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptConfigJson(adapter, g.hidden) : configJson(adapter)));
-        files.put(WEIGHTS, Safetensors.write(adapter.weights(), Map.of("format", "pt")));
+                : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptConfigJson(adapter, g.hidden)
+                : adapter.kind() == AdapterKind.SFT ? sftConfigJson(adapter) : configJson(adapter)));
+        files.put(WEIGHTS, adapter.kind() == AdapterKind.SFT ? Safetensors.write(adapter.weights(), Map.of("format", "pt"), SftSpec::isIntegerKey)
+                : Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));
         files.put(LAMINA, json(laminaJson(adapter, g)));
         return files;
@@ -397,6 +408,95 @@ public final class PeftAdapterFormat {
         return c;
     }
 
+    /** Every field of a {@code LAMINA_SFT} {@code adapter_config.json}; any other is refused. */
+    static final Set<String> SFT_CONFIG_FIELDS = Set.of("base_model_name_or_path", "diff_encoding", "diff_lr_factor", "ft_params_num",
+            "ft_params_proportion", "full_ft_epochs", "inference_mode", "l1_reg", "peft_type", "sparse_ft_epochs", "target_modules", "task_type");
+    /** {@code diff_encoding} of SFT files: per linear a dense shape, flat row-major int32 positions and float32 values. */
+    static final String SFT_DIFF_ENCODING = "flat-row-major-int32";
+
+    /**
+     * An SFT's config: Lamina's own ({@code LAMINA_SFT}), so PEFT refuses it; not composable-sft's either (whose diffs
+     * are a pickled {@code pytorch_diff.bin} of COO tensors). {@code target_modules} are the maskable linears by
+     * Lamina's names ({@link BertModules#MODULES}); the budget is {@code ft_params_num} or {@code ft_params_proportion}
+     * (the other null), as composable-sft's arguments.
+     */
+    private static ObjectNode sftConfigJson(Adapter a) {
+        SftSpec s = a.sft();
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("base_model_name_or_path", a.baseModelId());
+        c.put("diff_encoding", SFT_DIFF_ENCODING);
+        c.put("diff_lr_factor", s.diffLearningRateFactor());
+        if (s.ftParamsNum() > 0) c.put("ft_params_num", s.ftParamsNum());
+        else c.putNull("ft_params_num");
+        if (s.ftParamsProportion() > 0) c.put("ft_params_proportion", s.ftParamsProportion());
+        else c.putNull("ft_params_proportion");
+        c.put("full_ft_epochs", s.fullFtEpochs());
+        c.put("inference_mode", true);
+        c.put("l1_reg", s.l1Reg());
+        c.put("peft_type", AdapterKind.SFT.peftType());
+        c.put("sparse_ft_epochs", s.sparseFtEpochs());
+        ArrayNode modules = c.putArray("target_modules");
+        s.targetModules().forEach(modules::add);
+        c.put("task_type", "FEATURE_EXTRACTION");
+        return c;
+    }
+
+    /** The settings of a {@code LAMINA_SFT} {@code adapter_config.json}, read strictly (unknown fields refused). */
+    private static SftSpec sftSpec(JsonNode config) {
+        for (Iterator<String> it = config.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!SFT_CONFIG_FIELDS.contains(f)) {
+                throw new IllegalArgumentException(CONFIG + ": unknown field '" + f + "' for peft_type " + AdapterKind.SFT.peftType() + " (known: " + new TreeSet<>(SFT_CONFIG_FIELDS) + ")");
+            }
+        }
+        JsonNode enc = config.get("diff_encoding");
+        if (enc != null && !enc.isNull() && !SFT_DIFF_ENCODING.equals(enc.asText())) {
+            throw new IllegalArgumentException(CONFIG + ": diff_encoding '" + enc.asText() + "' is not supported (supported: " + SFT_DIFF_ENCODING + ")");
+        }
+        JsonNode modulesNode = config.get("target_modules");
+        if (modulesNode == null || !modulesNode.isArray()) throw new IllegalArgumentException(CONFIG + ": an SFT needs 'target_modules' as a list of " + BertModules.MODULES);
+        List<String> modules = new ArrayList<>();
+        for (JsonNode m : modulesNode) {
+            if (!m.isTextual()) throw new IllegalArgumentException(CONFIG + ": target_modules entries must be strings, got " + m);
+            modules.add(m.textValue());
+        }
+        JsonNode num = config.get("ft_params_num"), share = config.get("ft_params_proportion");
+        try {
+            long k = num == null || num.isNull() ? 0 : (long) intField(config, "ft_params_num", CONFIG);
+            double p = share == null || share.isNull() ? 0 : number(config, "ft_params_proportion", CONFIG);
+            return new SftSpec(modules, k, p, intField(config, "full_ft_epochs", CONFIG), intField(config, "sparse_ft_epochs", CONFIG),
+                    (float) number(config, "l1_reg", CONFIG), (float) number(config, "diff_lr_factor", CONFIG));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().startsWith(CONFIG) ? e.getMessage() : CONFIG + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * An SFT's diffs checked against a base of {@code layers} layers, width {@code hidden} and FFN width
+     * {@code intermediate} (0: unknown, then taken from the diffs and checked consistent).
+     */
+    private static Geometry sftGeometry(SortedMap<String, SparseDiff> diffs, int layers, int hidden, int intermediate, String where) {
+        int diffLayers = 1 + diffs.keySet().stream().mapToInt(Sft::layerOf).max().orElse(-1);
+        if (layers > 0 && diffLayers != layers) throw new IllegalArgumentException(where + ": diffs of " + diffLayers + " layers, the adapter says " + layers);
+        int inter = intermediate;
+        for (Map.Entry<String, SparseDiff> e : diffs.entrySet()) {
+            String module = Sft.moduleOf(e.getKey());
+            SparseDiff d = e.getValue();
+            if (BertModules.usesIntermediate(module) && inter < 1) inter = module.equals("intermediate.dense") ? d.rows() : d.cols();
+            int i = Math.max(inter, 1);
+            long outF = BertModules.outFeatures(module, hidden, i), inF = BertModules.inFeatures(module, hidden, i);
+            if (d.rows() != outF || d.cols() != inF) {
+                throw new IllegalArgumentException(where + ": layer " + Sft.layerOf(e.getKey()) + " " + module + " has sft_shape [" + d.rows() + ", " + d.cols()
+                        + "], expected [" + outF + ", " + inF + "] (hidden_size " + hidden + (BertModules.usesIntermediate(module) ? ", intermediate_size " + i : "") + ")");
+            }
+        }
+        return new Geometry(diffLayers, hidden, inter);
+    }
+
+    private static Geometry sftGeometryOf(Adapter adapter, int hidden) {
+        return sftGeometry(Sft.diffs(adapter), 0, hidden, 0, "adapter");
+    }
+
     private static void putModules(ObjectNode c, String field, List<String> modules) {
         boolean ffnOutputAlone = modules.contains("output.dense") && !modules.contains("attention.output.dense");
         if (ffnOutputAlone) {
@@ -473,6 +573,7 @@ public final class PeftAdapterFormat {
         LokrSpec lokr = kind == AdapterKind.LOKR ? lokrSpec(config) : null;
         SokaSpec soka = kind == AdapterKind.SOKA ? sokaSpec(config) : null;
         PromptTuningSpec prompt = kind == AdapterKind.PROMPT_TUNING ? promptSpec(config) : null;
+        SftSpec sft = kind == AdapterKind.SFT ? sftSpec(config) : null;
 
         // lamina_adapter.json
         int version = intField(meta, "format_version", LAMINA);
@@ -534,13 +635,22 @@ public final class PeftAdapterFormat {
         JsonNode inter = meta.get("intermediate_size");
         int intermediate = inter == null || inter.isNull() ? 0 : intField(meta, "intermediate_size", LAMINA);
         List<String> targets = ia3 != null ? ia3.targetModules() : lokr != null ? lokr.targetModules() : soka != null ? soka.targetModules()
-                : spec != null ? spec.targetModules() : List.of();
+                : spec != null ? spec.targetModules() : sft != null ? sft.targetModules() : List.of();
         boolean needsIntermediate = ia3 != null ? ia3.usesIntermediate() : targets.stream().anyMatch(BertModules::usesIntermediate);
         if (needsIntermediate && intermediate < 1) {
             throw new IllegalArgumentException(LAMINA + ": an adapter on " + targets + " needs intermediate_size");
         }
         if (prompt != null) {
             weights = promptWeights(files.get(WEIGHTS), prompt, config, hidden, -1);
+        } else if (sft != null) {
+            Map<String, HostTensor> stored;
+            try {
+                stored = Safetensors.read(files.get(WEIGHTS), SftSpec::isIntegerKey).tensors();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(WEIGHTS + ": " + e.getMessage(), e);
+            }
+            sftGeometry(Sft.diffs(sft, stored, WEIGHTS), layers, hidden, intermediate, WEIGHTS);
+            weights = stored;
         } else if (bottleneck != null) {
             weights = checkedWeights(files.get(WEIGHTS), bottleneckShapes(bottleneck, layers, hidden, config), "bottleneck", "bottleneck " + bottleneck);
         } else if (lokr != null) {
@@ -588,7 +698,7 @@ public final class PeftAdapterFormat {
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
         return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck, prompt);
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
     }
 
     /**
@@ -954,6 +1064,10 @@ public final class PeftAdapterFormat {
             PromptTuningSpec spec = promptSpec(config);
             return new PeftImport(AdapterKind.PROMPT_TUNING, null, null, new TreeMap<>(promptWeights(files.get(WEIGHTS), spec, config, hidden, layers)),
                     details, null, spec);
+        }
+        if (peftType.equals(AdapterKind.SFT.peftType())) {
+            throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' is a Lamina sparse fine-tuning, not a PEFT adapter: "
+                    + "read its full directory (with " + LAMINA + " and " + HEAD + ") as a Lamina adapter instead");
         }
         if (!peftType.equals(AdapterKind.LORA.peftType())) {
             throw new IllegalArgumentException(CONFIG + ": peft_type '" + peftType + "' cannot be imported (importable: LORA, IA3, LOKR, PROMPT_TUNING)");

@@ -73,6 +73,14 @@ public final class Safetensors {
      * @param metadata may be {@code null} or empty; written as {@code __metadata__} when not empty
      */
     public static byte[] write(Map<String, HostTensor> tensors, Map<String, String> metadata) {
+        return write(tensors, metadata, name -> false);
+    }
+
+    /**
+     * Writes tensors as F32, except those {@code int32} names, written as I32: their values must be integers of
+     * magnitude at most {@value #MAX_EXACT_INT} (exact in float32), e.g. sparse-diff indices.
+     */
+    public static byte[] write(Map<String, HostTensor> tensors, Map<String, String> metadata, java.util.function.Predicate<String> int32) {
         if (tensors == null) throw new IllegalArgumentException("tensors must not be null");
         SortedMap<String, HostTensor> sorted = new TreeMap<>();
         for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
@@ -95,7 +103,15 @@ public final class Safetensors {
         for (Map.Entry<String, HostTensor> e : sorted.entrySet()) {
             HostTensor t = e.getValue();
             ObjectNode info = header.putObject(e.getKey());
-            info.put("dtype", "F32");
+            boolean asInt = int32.test(e.getKey());
+            if (asInt) {
+                for (float v : t.data()) {
+                    if (v != Math.rint(v) || Math.abs(v) > MAX_EXACT_INT) {
+                        throw new IllegalArgumentException("tensor '" + e.getKey() + "' is written as I32 but holds " + v + " (an integer of magnitude <= " + MAX_EXACT_INT + " is needed)");
+                    }
+                }
+            }
+            info.put("dtype", asInt ? "I32" : "F32");
             ArrayNode shape = info.putArray("shape");
             for (long d : t.shape()) shape.add(d);
             long size = 4L * t.data().length;
@@ -119,16 +135,34 @@ public final class Safetensors {
         out.putLong(padded);
         out.put(headerBytes);
         for (int i = headerBytes.length; i < padded; i++) out.put((byte) ' ');
-        for (HostTensor t : sorted.values()) {
-            out.asFloatBuffer().put(t.data());
-            out.position(out.position() + 4 * t.data().length);
+        for (Map.Entry<String, HostTensor> e : sorted.entrySet()) {
+            float[] d = e.getValue().data();
+            if (int32.test(e.getKey())) {
+                java.nio.IntBuffer ints = out.asIntBuffer();
+                for (float v : d) ints.put((int) v);
+            } else {
+                out.asFloatBuffer().put(d);
+            }
+            out.position(out.position() + 4 * d.length);
         }
         return out.array();
     }
 
     /** Parses and validates a safetensors file; every tensor must be F32, F16 or BF16. */
     public static SafetensorsFile read(byte[] bytes) {
-        return read(bytes, false);
+        return read(bytes, false, name -> false);
+    }
+
+    /** Largest integer magnitude an I32 tensor may hold to be read into (or written from) float32 exactly: 2^24. */
+    public static final int MAX_EXACT_INT = 1 << 24;
+
+    /**
+     * {@link #read(byte[])} that also accepts I32 tensors with {@code int32} names (e.g. sparse-diff indices),
+     * returned as floats; a value of magnitude above {@value #MAX_EXACT_INT} (not exact in float32) is refused.
+     * Other I32 tensors are refused as by {@link #read(byte[])}.
+     */
+    public static SafetensorsFile read(byte[] bytes, java.util.function.Predicate<String> int32) {
+        return read(bytes, false, int32);
     }
 
     /**
@@ -136,10 +170,10 @@ public final class Safetensors {
      * {@code embeddings.position_ids}, I64) are checked like the rest but left out of the result.
      */
     public static SafetensorsFile readFloatTensors(byte[] bytes) {
-        return read(bytes, true);
+        return read(bytes, true, name -> false);
     }
 
-    private static SafetensorsFile read(byte[] bytes, boolean skipIntegers) {
+    private static SafetensorsFile read(byte[] bytes, boolean skipIntegers, java.util.function.Predicate<String> int32) {
         if (bytes == null) throw new IllegalArgumentException("safetensors bytes must not be null");
         if (bytes.length < 8) throw new IllegalArgumentException("safetensors file too short: " + bytes.length + " bytes, need at least 8 for the header length");
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -189,7 +223,7 @@ public final class Safetensors {
             }
             if (name.isEmpty()) throw new IllegalArgumentException("safetensors tensor name must not be empty");
             Entry entry = parseEntry(name, node, dataLen);
-            if (!entry.dtype.floating && !skipIntegers) {
+            if (!entry.dtype.floating && !skipIntegers && !(entry.dtype == DType.I32 && int32.test(name))) {
                 throw new IllegalArgumentException("safetensors tensor '" + name + "' has unsupported dtype '" + entry.dtype + "', supported: [F32, F16, BF16]");
             }
             entries.add(entry);
@@ -217,6 +251,7 @@ public final class Safetensors {
         Map<String, HostTensor> tensors = new TreeMap<>();
         for (Entry e : entries) {
             if (e.dtype.floating) tensors.put(e.name, new HostTensor(e.shape, decode(bytes, dataStart + (int) e.begin, e.dtype, e.count)));
+            else if (e.dtype == DType.I32 && int32.test(e.name)) tensors.put(e.name, new HostTensor(e.shape, decodeInt32(bytes, dataStart + (int) e.begin, e.name, e.count)));
         }
         return new SafetensorsFile(tensors, metadata);
     }
@@ -302,6 +337,19 @@ public final class Safetensors {
             case F16 -> {
                 for (int i = 0; i < count; i++) out[i] = halfToFloat(b.getShort(2 * i));
             }
+        }
+        return out;
+    }
+
+    private static float[] decodeInt32(byte[] bytes, int start, String name, int count) {
+        float[] out = new float[count];
+        ByteBuffer b = ByteBuffer.wrap(bytes, start, count * 4).slice().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i++) {
+            int v = b.getInt(4 * i);
+            if (v > MAX_EXACT_INT || v < -MAX_EXACT_INT) {
+                throw new IllegalArgumentException("safetensors tensor '" + name + "' holds " + v + " at element " + i + ", beyond +-" + MAX_EXACT_INT + " (not exact in float32)");
+            }
+            out[i] = v;
         }
         return out;
     }

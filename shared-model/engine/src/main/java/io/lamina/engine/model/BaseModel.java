@@ -714,6 +714,7 @@ public final class BaseModel {
         if (adapterOrNull != null && adapterOrNull.kind().isKronecker()) return embedKronecker(ids, adapterOrNull);
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.BOTTLENECK) return embedBottleneck(ids, adapterOrNull);
         if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.PROMPT_TUNING) return embedPrompted(ids, adapterOrNull);
+        if (adapterOrNull != null && adapterOrNull.kind() == AdapterKind.SFT) return embedSft(ids, adapterOrNull);
         if (adapterOrNull == null || (adapterOrNull.gate() == null && adapterOrNull.spec().attentionOnly())) {
             return embedTokens(ids, adapterOrNull == null ? null : adapterOrNull.spec(), adapterOrNull == null ? null : adapterOrNull.weights());
         }
@@ -868,6 +869,82 @@ public final class BaseModel {
             }
         }
         return new ResidualWeights(qkv, others);
+    }
+
+    /**
+     * The base weights plus dense diffs {@code Δ} ({@code [out, in]} as PyTorch's {@code nn.Linear.weight}, keyed by
+     * {@link ResidualWeights#key}): {@code W + Δ} for every linear with a diff (the query's scaled by the folded attention
+     * scale, as its weight is stored), the base's own arrays elsewhere. Built from {@code deltas} by recorded ops, so
+     * gradients reach them when called inside a step's recording (sparse fine-tuning), or for inference with an SFT.
+     */
+    public ResidualWeights plusDeltas(NDManager mgr, Map<String, NDArray> deltas) {
+        NDArray[] qkv = new NDArray[layers.length];
+        Map<String, NDArray> others = new java.util.HashMap<>();
+        int intermediate = intermediateSize();
+        for (String key : deltas.keySet()) {
+            int slash = key.indexOf('/');
+            int l = slash < 0 ? -1 : Integer.parseInt(key.substring(0, slash));
+            if (l < 0 || l >= layers.length || !io.lamina.engine.adapter.BertModules.MODULES.contains(key.substring(slash + 1))) {
+                throw new IllegalArgumentException("weight diff '" + key + "' names no linear of this " + layers.length + "-layer model");
+            }
+        }
+        for (int l = 0; l < layers.length; l++) {
+            NDArray[] blocks = new NDArray[3];
+            for (String module : io.lamina.engine.adapter.BertModules.MODULES) {
+                NDArray d = deltas.get(ResidualWeights.key(l, module));
+                if (d == null) continue;
+                long[] expected = {io.lamina.engine.adapter.BertModules.outFeatures(module, hidden, intermediate),
+                        io.lamina.engine.adapter.BertModules.inFeatures(module, hidden, intermediate)};
+                if (!Arrays.equals(d.getShape().getShape(), expected)) {
+                    throw new IllegalArgumentException("weight diff of layer " + l + " " + module + " has shape " + d.getShape() + ", expected " + Arrays.toString(expected));
+                }
+                int m = QKV.indexOf(module);
+                // not mul(Number): autograd keeps the scale for backward (see Autograd#constant)
+                NDArray replaced = storedWeight(l, module).add(m == 0 ? d.mul(Autograd.constant(mgr, queryFold())) : d);
+                if (m >= 0) blocks[m] = replaced;
+                else others.put(ResidualWeights.key(l, module), replaced);
+            }
+            if (blocks[0] == null && blocks[1] == null && blocks[2] == null) {
+                qkv[l] = layers[l].qkvW();
+            } else {
+                for (int m = 0; m < 3; m++) if (blocks[m] == null) blocks[m] = qkvBlock(layers[l].qkvW(), m);
+                qkv[l] = NDArrays.concat(new NDList(blocks), 0);
+            }
+        }
+        return new ResidualWeights(qkv, others);
+    }
+
+    /**
+     * SFT inference: {@code W + φ} for every linear the sparse diff touches, the diffs checked against this model's
+     * layers and shapes first (the forward over replaced weights of {@link #encode(NDManager, List, ResidualWeights, LoraArrays, boolean)}).
+     */
+    private float[][] embedSft(List<long[]> ids, Adapter a) {
+        Map<String, io.lamina.engine.adapter.sft.SparseDiff> diffs = io.lamina.engine.adapter.sft.Sft.diffs(a);
+        int diffLayers = 1 + diffs.keySet().stream().mapToInt(io.lamina.engine.adapter.sft.Sft::layerOf).max().orElse(-1);
+        if (diffLayers != layers.length) throw new IllegalArgumentException("SFT adapter diffs " + diffLayers + " layers, the model has " + layers.length);
+        float[][] out = new float[ids.size()][];
+        if (ids.isEmpty()) return out;
+        boolean grad = Autograd.disable();
+        try (NDManager mgr = manager.newSubManager()) {
+            Map<String, NDArray> dense = new java.util.HashMap<>();
+            for (Map.Entry<String, io.lamina.engine.adapter.sft.SparseDiff> e : diffs.entrySet()) {
+                io.lamina.engine.adapter.sft.SparseDiff d = e.getValue();
+                String module = io.lamina.engine.adapter.sft.Sft.moduleOf(e.getKey());
+                int outF = io.lamina.engine.adapter.BertModules.outFeatures(module, hidden, intermediateSize());
+                int inF = io.lamina.engine.adapter.BertModules.inFeatures(module, hidden, intermediateSize());
+                if (d.rows() != outF || d.cols() != inF) {
+                    throw new IllegalArgumentException("SFT diff of layer " + io.lamina.engine.adapter.sft.Sft.layerOf(e.getKey()) + " " + module
+                            + " has shape [" + d.rows() + ", " + d.cols() + "], the model's weight [" + outF + ", " + inF + "]");
+                }
+                if (d.nnz() == 0) continue;
+                dense.put(e.getKey(), mgr.create(d.toDense(), new Shape(d.rows(), d.cols())).toDevice(device, false));
+            }
+            ResidualWeights replaced = plusDeltas(mgr, dense);
+            embedLengthSorted(ids, out, batch -> encode(mgr, batch, replaced, null, false));
+        } finally {
+            Autograd.restore(grad);
+        }
+        return out;
     }
 
     /**

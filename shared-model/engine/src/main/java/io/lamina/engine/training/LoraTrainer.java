@@ -907,7 +907,7 @@ public final class LoraTrainer {
     }
 
     /** Class means of the embeddings (rows not normalised); a seeded random vector for a class without examples. */
-    private static HostTensor classMeans(float[][] emb, int[] y, int classes, long seed) {
+    static HostTensor classMeans(float[][] emb, int[] y, int classes, long seed) {
         int hidden = emb[0].length;
         float[] sums = new float[classes * hidden];
         int[] counts = new int[classes];
@@ -924,7 +924,7 @@ public final class LoraTrainer {
         return new HostTensor(new long[]{classes, hidden}, sums);
     }
 
-    private static HostTensor normalisedFlat(HostTensor t) {
+    static HostTensor normalisedFlat(HostTensor t) {
         float[][] rows = t.normalisedRows();
         int hidden = (int) t.shape()[1];
         float[] flat = new float[rows.length * hidden];

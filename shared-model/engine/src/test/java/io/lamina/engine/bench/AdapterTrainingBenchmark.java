@@ -129,6 +129,17 @@ public final class AdapterTrainingBenchmark {
             rows.add(new Row(v.name(), a.trainableParameters(), task.train().size() * spec.epochs() / seconds, tps,
                     tps * flopsPerToken * 2 / 1e9, rssMb(), accuracy(base, a, task.test())));
         }
+        // LT-SFT: 1 epoch of full fine-tuning, then 2 sparse epochs (3 in all, as every row); diffs at 0.1 x lr
+        for (io.lamina.engine.adapter.sft.SftSpec sft : List.of(io.lamina.engine.adapter.sft.SftSpec.defaults().withPhases(1, 2),
+                io.lamina.engine.adapter.sft.SftSpec.defaults().withModules(List.of("query", "key", "value")).withPhases(1, 2))) {
+            long start = System.nanoTime();
+            Adapter a = new io.lamina.engine.training.SparseFineTuner(base).train(
+                    new io.lamina.engine.training.SparseFineTuner.Request(task.train(), task.labels(), sft, spec));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            double tps = tokens * 3 / seconds;
+            rows.add(new Row("LT-SFT 1% of " + (sft.targetModules().size() == 6 ? "all six linears" : String.join(",", sft.targetModules())) + " (1 full + 2 sparse epochs)",
+                    a.trainableParameters(), task.train().size() * 3 / seconds, tps, tps * flopsPerToken * 2 / 1e9, rssMb(), accuracy(base, a, task.test())));
+        }
 
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "One WordNet task (5 classes, %d train / %d test), 3 epochs, batch 32; %d cores; "
