@@ -94,6 +94,9 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
                 if (kind == AdapterKind.SFT && SftSpec.isIntegerKey(e.getKey())) continue;
                 n += e.getValue().data().length;
             }
+            // PiSSA / CorDA: the stored rank-2r LoRA's second half is the frozen start [−B₀ | A₀], not trained
+            String initRank = provenance == null ? null : provenance.details().get("init-rank");
+            if (kind == AdapterKind.LORA && initRank != null && 2 * Integer.parseInt(initRank) == spec.rank()) n /= 2;
         }
         for (float[] row : head.prototypes()) n += row.length;
         return n;

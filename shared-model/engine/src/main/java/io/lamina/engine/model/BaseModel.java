@@ -845,30 +845,18 @@ public final class BaseModel {
      * from {@code B₀, A₀}, the model starts exactly where the base is.
      */
     public ResidualWeights residual(NDManager mgr, LoraSpec spec, Map<String, HostTensor> principal) {
-        NDArray[] qkv = new NDArray[layers.length];
-        Map<String, NDArray> others = new java.util.HashMap<>();
+        Map<String, NDArray> deltas = new java.util.HashMap<>();
         for (int l = 0; l < layers.length; l++) {
-            NDArray[] blocks = new NDArray[3];
             for (String module : spec.targetModules()) {
                 HostTensor a = principal.get(LoraSpec.peftKey(l, module, 'A'));
                 HostTensor b = principal.get(LoraSpec.peftKey(l, module, 'B'));
                 if (a == null || b == null) throw new IllegalArgumentException("principal factors lack layer " + l + " " + module);
-                int m = QKV.indexOf(module);
-                float s = spec.scaling() * (m == 0 ? queryFold() : 1f);
                 NDArray ba = mgr.create(b.data(), new Shape(b.shape())).toDevice(device, false)
                         .matMul(mgr.create(a.data(), new Shape(a.shape())).toDevice(device, false));
-                NDArray res = storedWeight(l, module).sub(ba.mul(s));
-                if (m >= 0) blocks[m] = res;
-                else others.put(ResidualWeights.key(l, module), res);
-            }
-            if (blocks[0] == null && blocks[1] == null && blocks[2] == null) {
-                qkv[l] = layers[l].qkvW();
-            } else {
-                for (int m = 0; m < 3; m++) if (blocks[m] == null) blocks[m] = qkvBlock(layers[l].qkvW(), m);
-                qkv[l] = NDArrays.concat(new NDList(blocks), 0);
+                deltas.put(ResidualWeights.key(l, module), ba.mul(-spec.scaling()));
             }
         }
-        return new ResidualWeights(qkv, others);
+        return plusDeltas(mgr, deltas);
     }
 
     /**

@@ -451,13 +451,9 @@ public final class LoraTrainer {
         float lossValue = 0f;
         int micro = 0;
         for (int from = 0; from < batch.length; from += ts.batchSize(), micro++) {
-            int to = Math.min(batch.length, from + ts.batchSize());
-            List<long[]> batchIds = new ArrayList<>(to - from);
-            int[] labels = new int[to - from];
-            for (int i = from; i < to; i++) {
-                batchIds.add(ids.get(batch[i]));
-                labels[i - from] = y[batch[i]];
-            }
+            MicroBatch mb = MicroBatch.of(ids, y, batch, from, Math.min(batch.length, from + ts.batchSize()));
+            List<long[]> batchIds = mb.ids();
+            int[] labels = mb.labels();
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 // micro-batch 0 keeps the seed a step always had, so runs without accumulation are unchanged
@@ -467,7 +463,7 @@ public final class LoraTrainer {
                     // weight n_i / N: the summed gradients are those of the mean loss over the whole step's batch
                     loss = (hooks != null ? hooks.loss(mgr, batchIds, head.value(), labels, classes, step, micro)
                             : headLoss(mgr, encoder.encode(mgr, batchIds), head.value(), labels, classes))
-                            .mul(Autograd.constant(mgr, (to - from) / (float) batch.length));
+                            .mul(Autograd.constant(mgr, labels.length / (float) batch.length));
                     collector.backward(loss); // PyTorch adds into each parameter's .grad until AdamW.update zeroes it
                 }
                 boolean grad = Autograd.disable();
@@ -641,8 +637,14 @@ public final class LoraTrainer {
 
     /** Mean cross-entropy of {@code adapter}'s cosine head on the examples (inference: no dropout, no gradients). */
     private float validationLoss(Adapter adapter, List<long[]> ids, int[] y) {
-        float[][] emb = base.embedTokens(ids, adapter);
-        float[][] protos = adapter.head().prototypes();
+        return headLoss(base.embedTokens(ids, adapter), adapter.head().prototypes(), y);
+    }
+
+    /**
+     * Mean cross-entropy of a cosine head on host embeddings: logits {@code HEAD_SCALE · e·p_c} over the rows of
+     * {@code protos}, in double precision.
+     */
+    public static float headLoss(float[][] emb, float[][] protos, int[] y) {
         double sum = 0;
         for (int i = 0; i < emb.length; i++) {
             double[] logits = new double[protos.length];

@@ -323,13 +323,9 @@ public final class SparseFineTuner {
         float lossValue = 0f;
         int micro = 0;
         for (int from = 0; from < batch.length; from += ts.batchSize(), micro++) {
-            int to = Math.min(batch.length, from + ts.batchSize());
-            List<long[]> batchIds = new ArrayList<>(to - from);
-            int[] labels = new int[to - from];
-            for (int i = from; i < to; i++) {
-                batchIds.add(ids.get(batch[i]));
-                labels[i - from] = y[batch[i]];
-            }
+            MicroBatch mb = MicroBatch.of(ids, y, batch, from, Math.min(batch.length, from + ts.batchSize()));
+            List<long[]> batchIds = mb.ids();
+            int[] labels = mb.labels();
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 NDManager mgr = phase.head.value().getManager();
@@ -349,7 +345,7 @@ public final class SparseFineTuner {
                     }
                     NDArray embeddings = base.encode(mgr, batchIds, base.plusDeltas(mgr, deltas), null, true);
                     loss = LoraTrainer.headLoss(mgr, embeddings, phase.head.value(), labels, classes)
-                            .mul(Autograd.constant(mgr, (to - from) / (float) batch.length));
+                            .mul(Autograd.constant(mgr, labels.length / (float) batch.length));
                     if (reg != null) loss = loss.add(reg.mul(Autograd.constant(mgr, l1 / (float) maskable)));
                     collector.backward(loss);
                 }

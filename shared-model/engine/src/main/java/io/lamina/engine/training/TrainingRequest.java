@@ -183,13 +183,21 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
         }
         train = List.copyOf(train);
         labels = List.copyOf(labels);
+        checkExamples(train, labels, "");
+        if (listener == null) listener = ProgressListener.NONE;
+        provenanceDetails = provenanceDetails == null ? Map.of() : Map.copyOf(provenanceDetails);
+    }
+
+    /**
+     * Distinct labels, and every example with a text and one of them ({@code where}: e.g. " of task 'x'", for the
+     * messages); shared with the multi-task jobs ({@link TaskData}).
+     */
+    static void checkExamples(List<LabeledText> train, List<String> labels, String where) {
         Set<String> known = new HashSet<>(labels);
         if (known.size() != labels.size()) throw new IllegalArgumentException("labels must be distinct: " + labels);
         for (LabeledText t : train) {
             if (t == null || t.text() == null) throw new IllegalArgumentException("examples need a text");
-            if (!known.contains(t.label())) throw new IllegalArgumentException("example label '" + t.label() + "' is not among " + labels);
+            if (!known.contains(t.label())) throw new IllegalArgumentException("example label '" + t.label() + "' is not among " + labels + where);
         }
-        if (listener == null) listener = ProgressListener.NONE;
-        provenanceDetails = provenanceDetails == null ? Map.of() : Map.copyOf(provenanceDetails);
     }
 }

@@ -114,6 +114,9 @@ class PrincipalInitTrainingTest {
         assertThat(a.spec().scaling()).isEqualTo(SPEC.scaling());
         assertThat(a.spec().variant()).isEqualTo(LoraVariant.STANDARD);
         assertThat(a.provenance().details()).containsEntry("init", "pissa").containsEntry("init-rank", "4").containsKey("init-energy-share");
+        // the trained half only: the stored second half is the frozen start
+        long storedValues = a.weights().values().stream().mapToLong(t -> t.data().length).sum();
+        assertThat(a.trainableParameters()).isEqualTo(storedValues / 2 + 3L * 384);
         PrincipalStart start = PrincipalStart.of(BASE, SPEC, PrincipalInitialisation.pissa(), 32);
         Map<String, HostTensor> trained = trainedHalf(a);
         float moved = 0;

@@ -203,20 +203,6 @@ class SparseFineTuningTest {
     }
 
     private static float headLoss(float[][] emb, float[][] protos, List<LabeledText> data) {
-        double sum = 0;
-        for (int i = 0; i < emb.length; i++) {
-            double[] logits = new double[protos.length];
-            double max = Double.NEGATIVE_INFINITY;
-            for (int c = 0; c < protos.length; c++) {
-                double dot = 0;
-                for (int j = 0; j < emb[i].length; j++) dot += emb[i][j] * protos[c][j];
-                logits[c] = LoraTrainer.HEAD_SCALE * dot;
-                max = Math.max(max, logits[c]);
-            }
-            double z = 0;
-            for (double l : logits) z += Math.exp(l - max);
-            sum += max + Math.log(z) - logits[THINGS.indexOf(data.get(i).label())];
-        }
-        return (float) (sum / emb.length);
+        return LoraTrainer.headLoss(emb, protos, data.stream().mapToInt(t -> THINGS.indexOf(t.label())).toArray());
     }
 }
