@@ -88,6 +88,8 @@ import java.util.zip.ZipOutputStream;
 public final class PeftAdapterFormat {
 
     public static final String CONFIG = "adapter_config.json";
+    /** The kinds whose files PEFT itself reads (their {@code peft_type} is a PEFT type). */
+    static final java.util.Set<AdapterKind> PEFT_KINDS = java.util.EnumSet.of(AdapterKind.LORA, AdapterKind.IA3, AdapterKind.LOKR, AdapterKind.PROMPT_TUNING);
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String HEAD = "lamina_head.safetensors";
     public static final String LAMINA = "lamina_adapter.json";
@@ -169,12 +171,16 @@ public final class PeftAdapterFormat {
         if (!Float.isFinite(adapter.head().scale())) throw new IllegalArgumentException("head scale must be finite, got " + adapter.head().scale());
 
         SortedMap<String, byte[]> files = new TreeMap<>();
-        files.put(CONFIG, json(adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter)
+        ObjectNode config = adapter.kind() == AdapterKind.IA3 ? ia3ConfigJson(adapter)
                 : adapter.kind() == AdapterKind.LOKR ? lokrConfigJson(adapter)
                 : adapter.kind() == AdapterKind.SOKA ? sokaConfigJson(adapter)
                 : adapter.kind() == AdapterKind.BOTTLENECK ? bottleneckConfigJson(adapter, g.hidden)
                 : adapter.kind() == AdapterKind.PROMPT_TUNING ? promptConfigJson(adapter, g.hidden)
-                : adapter.kind() == AdapterKind.SFT ? sftConfigJson(adapter) : configJson(adapter)));
+                : adapter.kind() == AdapterKind.SFT ? sftConfigJson(adapter) : configJson(adapter);
+        // an adapter imported from PEFT keeps the peft_version it came with (Lamina's own adapters claim none)
+        String peftVersion = adapter.provenance() == null ? null : adapter.provenance().details().get("peft-version");
+        if (peftVersion != null && PEFT_KINDS.contains(adapter.kind())) config.put("peft_version", peftVersion);
+        files.put(CONFIG, json(config));
         files.put(WEIGHTS, adapter.kind() == AdapterKind.SFT ? Safetensors.write(adapter.weights(), Map.of("format", "pt"), SftSpec::isIntegerKey)
                 : Safetensors.write(adapter.weights(), Map.of("format", "pt")));
         files.put(HEAD, Safetensors.write(headTensors(adapter, flat, dim), Map.of("format", "pt")));

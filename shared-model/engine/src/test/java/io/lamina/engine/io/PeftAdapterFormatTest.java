@@ -118,6 +118,19 @@ class PeftAdapterFormatTest {
     }
 
     @Test
+    void anImportedAdapterKeepsItsPeftVersionOnExportAndLaminasOwnClaimNone() throws IOException {
+        byte[] config = PeftAdapterFormat.toFiles(adapter()).get(PeftAdapterFormat.CONFIG);
+        assertThat(new String(config, java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("peft_version");
+        PeftAdapterFormat.PeftImport imported = PeftAdapterFormat.importPeft(peftZip(Map.of(PeftAdapterFormat.CONFIG,
+                editJson(config, c -> c.put("peft_version", "0.13.2")))), 2, 8, 1);
+        assertThat(imported.details()).containsEntry("peft-version", "0.13.2");
+        Adapter back = imported.toAdapter(adapter().head(), "sentence-transformers/all-MiniLM-L6-v2", null,
+                new io.lamina.engine.adapter.AdapterProvenance("imported", imported.details()));
+        byte[] exported = PeftAdapterFormat.toFiles(back).get(PeftAdapterFormat.CONFIG);
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(exported).path("peft_version").asText()).isEqualTo("0.13.2");
+    }
+
+    @Test
     void roundTripsBasePrototypesAndTheTaskDescriptor() {
         Adapter plain = adapter();
         float[][] base = {new float[8], new float[8], new float[8]};
