@@ -124,7 +124,7 @@ class PeftAdapterFormatTest {
         PeftAdapterFormat.PeftImport imported = PeftAdapterFormat.importPeft(peftZip(Map.of(PeftAdapterFormat.CONFIG,
                 editJson(config, c -> c.put("peft_version", "0.13.2")))), 2, 8, 1);
         assertThat(imported.details()).containsEntry("peft-version", "0.13.2");
-        Adapter back = imported.toAdapter(adapter().head(), "sentence-transformers/all-MiniLM-L6-v2", null,
+        Adapter back = imported.toAdapter(adapter().head(), adapter().baseModelId(), adapter().baseFingerprint(),
                 new io.lamina.engine.adapter.AdapterProvenance("imported", imported.details()));
         byte[] exported = PeftAdapterFormat.toFiles(back).get(PeftAdapterFormat.CONFIG);
         assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(exported).path("peft_version").asText()).isEqualTo("0.13.2");
