@@ -644,6 +644,51 @@ class PlatformEndToEndTest {
         assertThat(swept.provenance().details().get("rank-sweep")).startsWith("r1=").contains("r2=").endsWith("chosen 1 (tolerance 1.000)");
     }
 
+    /**
+     * Every adapter type a policy can name, beyond plain LoRA, trains through the public path (policy, upload, Kafka,
+     * Temporal, training worker, registry, evaluation) and serves predictions: LoRA with a PiSSA start, LoKr, Houlsby
+     * bottleneck adapters, prompt tuning and LT-SFT, each as its engine kind with its own config in the registry.
+     */
+    @Test
+    @Order(15)
+    void everyAdapterTypeAPolicyNamesTrainsEvaluatesAndServes() throws Exception {
+        Map<String, Map<String, Object>> policies = new java.util.LinkedHashMap<>();
+        policies.put("s-type-pissa", Map.of("type", "lora", "init", "pissa"));
+        policies.put("s-type-lokr", Map.of("type", "lokr"));
+        policies.put("s-type-bottleneck", Map.of("type", "bottleneck", "bottleneck", Map.of("architecture", "houlsby")));
+        policies.put("s-type-prompt", Map.of("type", "prompt", "rank", 4));
+        policies.put("s-type-sft", Map.of("type", "sft"));
+        Map<String, String> kinds = Map.of("s-type-pissa", "LORA", "s-type-lokr", "LOKR", "s-type-bottleneck", "BOTTLENECK",
+                "s-type-prompt", "PROMPT_TUNING", "s-type-sft", "SFT");
+        for (Map.Entry<String, Map<String, Object>> e : policies.entrySet()) {
+            postJson("/api/streams", Map.of("streamId", e.getKey(), "policy", Map.of("strategy", "sequential", "adapter", e.getValue())), 201);
+            upload(e.getKey(), "t1", "Weather or sports news", WEATHER_SPORTS);
+        }
+        for (String stream : policies.keySet()) {
+            JsonNode task = awaitDone(stream, 1, Duration.ofMinutes(4)).path("tasks").get(0);
+            assertThat(task.path("status").asText()).as(stream + ": " + task.path("statusReason").asText()).isEqualTo("PROMOTED");
+            JsonNode adapter = adapter(task.path("adapterId").asText());
+            assertThat(adapter.path("type").asText()).as(stream).isEqualTo(kinds.get(stream));
+            JsonNode p = postJson("/api/streams/" + stream + "/predict", Map.of("texts", List.of("Heavy snow is falling on the mountains tonight.")), 200)
+                    .path("predictions").get(0);
+            assertThat(p.path("label").asText()).as(stream).isEqualTo("weather");
+        }
+        JsonNode pissa = adapter(awaitDone("s-type-pissa", 1, Duration.ofMinutes(1)).path("tasks").get(0).path("adapterId").asText());
+        assertThat(pissa.path("config").path("r").asInt()).as("the trained factors and the frozen start").isEqualTo(16);
+        assertThat(pissa.path("provenance").path("init").asText()).isEqualTo("pissa");
+        JsonNode houlsby = adapter(awaitDone("s-type-bottleneck", 1, Duration.ofMinutes(1)).path("tasks").get(0).path("adapterId").asText());
+        assertThat(houlsby.path("config").path("architecture").asText()).isEqualTo("houlsby");
+        assertThat(houlsby.path("config").path("peft_type").asText()).isEqualTo("LAMINA_BOTTLENECK");
+        JsonNode prompt = adapter(awaitDone("s-type-prompt", 1, Duration.ofMinutes(1)).path("tasks").get(0).path("adapterId").asText());
+        assertThat(prompt.path("config").path("num_virtual_tokens").asInt()).isEqualTo(4);
+        // an init the type does not have is refused with the reason, and the stream goes on
+        postJson("/api/streams", Map.of("streamId", "s-type-bad", "policy", Map.of("adapter", Map.of("type", "lokr", "init", "pissa"))), 201);
+        upload("s-type-bad", "t1", "Weather or sports news", WEATHER_SPORTS);
+        JsonNode bad = awaitDone("s-type-bad", 1, Duration.ofMinutes(4)).path("tasks").get(0);
+        assertThat(bad.path("status").asText()).isEqualTo("FAILED");
+        assertThat(bad.path("statusReason").asText()).contains("init 'pissa' applies to lora");
+    }
+
     @Test
     @Order(16)
     void operatorsRetireAndPromoteAdaptersAndPredictionsFollow() throws Exception {

@@ -331,13 +331,11 @@ public class TrainingJobs {
      * The prompt-tuning spec of a {@code prompt} adapter type, else {@code null}: {@code rank} is the number of virtual
      * tokens ({@code 0}: {@value PromptTuningSpec#DEFAULT_VIRTUAL_TOKENS}), {@code init} {@code random} (default) or
      * {@code sample_vocab} (PEFT's {@code prompt_tuning_init}; TEXT needs an init text, which policies do not carry);
-     * alpha and dropout do not apply, and target modules and rank sweeps are refused (a prompt wraps no module).
+     * alpha, dropout and target modules do not apply and are ignored (a stream's default policy carries LoRA's; a prompt
+     * wraps no module), and rank sweeps are refused.
      */
     static PromptTuningSpec promptSpec(AdapterSettings settings) {
         if (settings == null || settings.type() == null || !settings.type().equalsIgnoreCase("prompt")) return null;
-        if (settings.targetModules() != null && !settings.targetModules().isEmpty()) {
-            throw new IllegalArgumentException("adapter type 'prompt' wraps no module: targetModules " + settings.targetModules() + " do not apply");
-        }
         if (settings.rankSweep() != null) throw new IllegalArgumentException("adapter type 'prompt' has no rank to sweep (rank is its number of virtual tokens)");
         String init = settings.init() == null || settings.init().isBlank() || settings.init().equalsIgnoreCase("default")
                 ? "random" : settings.init().toLowerCase(java.util.Locale.ROOT);

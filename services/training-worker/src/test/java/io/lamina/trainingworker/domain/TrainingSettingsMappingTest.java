@@ -95,8 +95,9 @@ class TrainingSettingsMappingTest {
         assertThat(TrainingJobs.promptSpec(twenty)).isEqualTo(new io.lamina.engine.adapter.prompt.PromptTuningSpec(20,
                 io.lamina.engine.adapter.prompt.PromptTuningSpec.Init.SAMPLE_VOCAB, null));
         assertThat(TrainingJobs.promptSpec(new AdapterSettings("lora", 8, 16, 0.1, List.of("query"), null))).isNull();
-        assertThatThrownBy(() -> TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 0, 0, List.of("query"), null)))
-                .hasMessageContaining("adapter type 'prompt' wraps no module");
+        // the default policy's LoRA targets do not stop a prompt: a prompt wraps no module
+        assertThat(TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 16, 0.1, List.of("query", "value"), null)))
+                .isEqualTo(io.lamina.engine.adapter.prompt.PromptTuningSpec.defaults());
         assertThatThrownBy(() -> TrainingJobs.promptSpec(new AdapterSettings("prompt", 8, 0, 0, null, null, null, "pissa")))
                 .hasMessageContaining("init 'pissa' is not one of [random, sample_vocab]");
     }
