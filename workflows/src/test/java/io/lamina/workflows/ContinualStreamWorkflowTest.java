@@ -235,6 +235,29 @@ class ContinualStreamWorkflowTest {
         assertThat(registered.getAllValues().get(1).lineage()).contains(new io.lamina.contracts.LineageEdge("gen-t2", io.lamina.contracts.LineageEdge.WARM_STARTED_FROM));
     }
 
+    /** A warm start from another LoRA only where the adapter can take one: no lookup, no lineage claim otherwise. */
+    @Test
+    void onlyLorasWithPeftsInitAreWarmStartedFromOtherAdapters() throws Exception {
+        StreamPolicy lokr = new StreamPolicy(null, new AdapterSettings("lokr", 8, 16, 0.1, List.of("query", "value"), null),
+                new TrainingSettings(1, 8, 1e-3, 1, 32, null, null, null, null), true, 0.0, null, null, null, null, null, null, null);
+        StreamPolicy pissa = new StreamPolicy(null, new AdapterSettings("lora", 8, 16, 0.1, List.of("query", "value"), null, null, "pissa"),
+                new TrainingSettings(1, 8, 1e-3, 1, 32, null, null, null, null), true, 0.0, null, null, null, null, null, null, null);
+        StreamPolicy dora = new StreamPolicy(null, new AdapterSettings("dora", 8, 16, 0.1, List.of("query", "value"), null),
+                new TrainingSettings(1, 8, 1e-3, 1, 32, null, null, null, null), true, 0.0, null, null, null, null, null, null, null);
+        assertThat(lokr.startsFromOtherLoras()).isFalse();
+        assertThat(pissa.startsFromOtherLoras()).isFalse();
+        assertThat(dora.startsFromOtherLoras()).isTrue();
+        when(state.policy("kron")).thenReturn(lokr);
+        when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));
+        stubServices(0.9);
+        awaitCompleted(startStream("kron", new TaskArrival("t1", "d1", "first", List.of("a"))), 1);
+        verify(commands, org.mockito.Mockito.never()).findNearest(anyString(), anyString());
+        assertThat(trainRequests(1).get(0).warmStartAdapterId()).isNull();
+        ArgumentCaptor<ServiceCommandActivities.RegisterRequest> registered = ArgumentCaptor.forClass(ServiceCommandActivities.RegisterRequest.class);
+        verify(commands).register(registered.capture());
+        assertThat(registered.getValue().lineage()).noneMatch(e -> e.relation().equals(io.lamina.contracts.LineageEdge.WARM_STARTED_FROM));
+    }
+
     @Test
     void aGeneratorTrainingWorkflowAsksTheHypernetworkAndReturnsItsAnswer() {
         when(state.timeouts()).thenReturn(new TaskTimeouts(null, null, null));

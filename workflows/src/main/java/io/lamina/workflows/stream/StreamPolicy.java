@@ -56,4 +56,15 @@ public record StreamPolicy(String strategy, AdapterSettings adapter, TrainingSet
     public Strategy strategyKind() {
         return Strategy.of(strategy);
     }
+
+    /**
+     * Whether a task's adapter can start from another registered LoRA (the nearest one by description, or one the
+     * hypernetwork generates): plain LoRA or DoRA with PEFT's default init. Other types, and LoRAs that PiSSA or
+     * CorDA start from W's own components, start fresh, so no lineage claims a warm start that did not happen.
+     */
+    public boolean startsFromOtherLoras() {
+        String type = adapter == null || adapter.type() == null ? "lora" : adapter.type().toLowerCase(java.util.Locale.ROOT);
+        String init = adapter == null ? null : adapter.init();
+        return (type.equals("lora") || type.equals("dora")) && (init == null || init.isBlank() || init.equalsIgnoreCase("default"));
+    }
 }

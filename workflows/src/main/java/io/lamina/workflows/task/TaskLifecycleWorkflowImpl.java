@@ -85,13 +85,13 @@ public class TaskLifecycleWorkflowImpl implements TaskLifecycleWorkflow {
 
         String warmId = null;
         String warmBlob = null;
-        if (strategy == Strategy.HYPERNETWORK_WARM_START) {
+        if (strategy == Strategy.HYPERNETWORK_WARM_START && policy.startsFromOtherLoras()) {
             // a generated adapter (registered by the hypernetwork, lineage generated-by), else the nearest one
             state.status(streamId, taskKey, "GENERATING", null, null);
             AdapterGenerated generated = commands.generate(streamId, taskKey, input.task().datasetId(), input.task().description(), null);
             warmId = generated.adapterId();
             warmBlob = generated.blobKey();
-        } else if (policy.warmStart() && strategy != Strategy.MORA) {
+        } else if (policy.warmStart() && strategy != Strategy.MORA && policy.startsFromOtherLoras()) {
             // MoRA continues its own experts; a LoRA found by description cannot seed them
             state.status(streamId, taskKey, "WARM_STARTING", null, null);
             NearestAdapterFound nearest = commands.findNearest(streamId, input.task().description());
