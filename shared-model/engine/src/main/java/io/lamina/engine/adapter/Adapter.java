@@ -17,26 +17,21 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * A trained adapter as data: its spec, its weights under PEFT key names
- * ({@link LoraSpec#peftKey}), its classification head, and the base model it belongs to.
- * Nothing here holds native memory.
+ * A trained adapter as data: its kind and settings, its weights under PEFT key names, its classification head, and
+ * the base model it belongs to. Nothing here holds native memory.
  *
+ * @param kind             what the weights are (LoRA, MoRA, (IA)^3, LoKr, SoKA, bottleneck, prompt tuning, SFT)
+ * @param config           the kind's settings, of the class {@link AdapterKind#configType()} names; read them through
+ *                         {@link #spec()}, {@link #ia3()}, {@link #lokr()}, {@link #soka()}, {@link #bottleneck()},
+ *                         {@link #prompt()} or {@link #sft()}, each {@code null} for the other kinds
  * @param baseModelId      e.g. {@code sentence-transformers/all-MiniLM-L6-v2}
  * @param baseFingerprint  sha256 of the base weights; adapters only load onto that base
  * @param descriptor       the representation descriptor of the data it was trained on, or {@code null}
- * @param spec             the LoRA settings of LoRA-shaped kinds (LORA, incl. DoRA, and MORA); {@code null} for IA3 and BOTTLENECK
  * @param gate             MoRA's per-token gate over the rank-1 experts ({@link AdapterKind#MORA}), else {@code null}
- * @param ia3              the (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}
- * @param lokr             the LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}
- * @param soka             the SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}
- * @param bottleneck       the settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}
- * @param prompt           the settings of a {@link AdapterKind#PROMPT_TUNING} adapter (one tensor, {@link PromptTuningSpec#PEFT_KEY}), else {@code null}
- * @param sft              the settings of an {@link AdapterKind#SFT} adapter (sparse diffs keyed by {@link SftSpec#peftKey}), else {@code null}
  */
-public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+public record Adapter(AdapterKind kind, AdapterConfig config, SortedMap<String, HostTensor> weights, PrototypeHead head,
                       String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                      RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
-                      PromptTuningSpec prompt, SftSpec sft) {
+                      RankGate gate) {
     /**
      * Provenance detail of an adapter that reuses another adapter's weights unchanged with a head of
      * its own (SEMA's "no expansion" case); its weights are not new parameters.
@@ -45,40 +40,43 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
 
     public Adapter {
         weights = new TreeMap<>(weights);
+        if (kind == null) throw new IllegalArgumentException("an adapter needs a kind");
+        if (!kind.configType().isInstance(config)) {
+            throw new IllegalArgumentException("a " + kind + " adapter needs a " + kind.configType().getSimpleName()
+                    + (config == null ? "" : ", not a " + config.getClass().getSimpleName()));
+        }
         if ((kind == AdapterKind.MORA) != (gate != null)) throw new IllegalArgumentException("a MORA adapter, and only one, has a rank gate");
-        if ((kind == AdapterKind.IA3) != (ia3 != null)) throw new IllegalArgumentException("an IA3 adapter, and only one, has an (IA)^3 spec");
-        if ((kind == AdapterKind.LOKR) != (lokr != null)) throw new IllegalArgumentException("a LOKR adapter, and only one, has a LoKr spec");
-        if ((kind == AdapterKind.SOKA) != (soka != null)) throw new IllegalArgumentException("a SOKA adapter, and only one, has a SoKA spec");
-        if ((kind == AdapterKind.BOTTLENECK) != (bottleneck != null)) throw new IllegalArgumentException("a BOTTLENECK adapter, and only one, has a bottleneck spec");
-        if ((kind == AdapterKind.PROMPT_TUNING) != (prompt != null)) throw new IllegalArgumentException("a PROMPT_TUNING adapter, and only one, has a prompt-tuning spec");
-        if ((kind == AdapterKind.SFT) != (sft != null)) throw new IllegalArgumentException("an SFT adapter, and only one, has an SFT spec");
-        if (kind.isLoraShaped() && spec == null) throw new IllegalArgumentException("a " + kind + " adapter needs a LoRA spec");
-        if (!kind.isLoraShaped() && spec != null) throw new IllegalArgumentException("a " + kind + " adapter has no LoRA spec");
-        if (gate != null && spec.dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
+        if (gate != null && ((LoraSpec) config).dora()) throw new IllegalArgumentException("a MoRA adapter cannot use DoRA");
     }
 
-    /** Every kind but prompt tuning and sparse fine-tuning. */
-    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
-                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                   RankGate gate, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, null, null);
-    }
-
-    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
-                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                   RankGate gate) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, null);
-    }
-
-    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
-                   String baseModelId, String baseFingerprint, AdapterProvenance provenance, TaskDescriptor descriptor,
-                   RankGate gate, Ia3Spec ia3) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, null, null, null);
-    }
-
-    public Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTensor> weights, PrototypeHead head,
+    public Adapter(AdapterKind kind, AdapterConfig config, SortedMap<String, HostTensor> weights, PrototypeHead head,
                    String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        this(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, null, null);
+        this(kind, config, weights, head, baseModelId, baseFingerprint, provenance, null, null);
+    }
+
+    /** The LoRA settings of the LoRA-shaped kinds (LORA, incl. DoRA, and MORA), else {@code null}. */
+    public LoraSpec spec() { return as(LoraSpec.class); }
+
+    /** The (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}. */
+    public Ia3Spec ia3() { return as(Ia3Spec.class); }
+
+    /** The LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}. */
+    public LokrSpec lokr() { return as(LokrSpec.class); }
+
+    /** The SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}. */
+    public SokaSpec soka() { return as(SokaSpec.class); }
+
+    /** The settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}. */
+    public BottleneckSpec bottleneck() { return as(BottleneckSpec.class); }
+
+    /** The settings of a {@link AdapterKind#PROMPT_TUNING} adapter (one tensor, {@link PromptTuningSpec#PEFT_KEY}), else {@code null}. */
+    public PromptTuningSpec prompt() { return as(PromptTuningSpec.class); }
+
+    /** The settings of an {@link AdapterKind#SFT} adapter (sparse diffs keyed by {@link SftSpec#peftKey}), else {@code null}. */
+    public SftSpec sft() { return as(SftSpec.class); }
+
+    private <T extends AdapterConfig> T as(Class<T> type) {
+        return type.isInstance(config) ? type.cast(config) : null;
     }
 
     /**
@@ -96,22 +94,22 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
             }
             // PiSSA / CorDA: the stored rank-2r LoRA's second half is the frozen start [−B₀ | A₀], not trained
             String initRank = provenance == null ? null : provenance.details().get("init-rank");
-            if (kind == AdapterKind.LORA && initRank != null && 2 * Integer.parseInt(initRank) == spec.rank()) n /= 2;
+            if (kind == AdapterKind.LORA && initRank != null && 2 * Integer.parseInt(initRank) == spec().rank()) n /= 2;
         }
         for (float[] row : head.prototypes()) n += row.length;
         return n;
     }
 
     public Adapter withHead(PrototypeHead newHead) {
-        return new Adapter(kind, spec, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
+        return new Adapter(kind, config, weights, newHead, baseModelId, baseFingerprint, provenance, descriptor, gate);
     }
 
     public Adapter withDescriptor(TaskDescriptor d) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, provenance, d, gate, ia3, lokr, soka, bottleneck, prompt, sft);
+        return new Adapter(kind, config, weights, head, baseModelId, baseFingerprint, provenance, d, gate);
     }
 
     public Adapter withProvenance(AdapterProvenance p) {
-        return new Adapter(kind, spec, weights, head, baseModelId, baseFingerprint, p, descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
+        return new Adapter(kind, config, weights, head, baseModelId, baseFingerprint, p, descriptor, gate);
     }
 
     /**
@@ -121,7 +119,7 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
      * projections, so none of them is a sum of deltas.
      */
     public boolean isLinearLora() {
-        return kind == AdapterKind.LORA && spec.variant().isLinearDelta();
+        return kind == AdapterKind.LORA && spec().variant().isLinearDelta();
     }
 
     /**
@@ -130,15 +128,15 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
      * output or the FFN is linear too but is applied at those layers, in its own forward.
      */
     public boolean isStackableLora() {
-        return isLinearLora() && spec.attentionOnly();
+        return isLinearLora() && spec().attentionOnly();
     }
 
     /** Refuses an adapter that is not {@link #isStackableLora()}, naming what it is and why. */
     public void requireStackableLora(String what) {
         requireLinearLora(what);
-        if (!spec.attentionOnly()) {
+        if (!spec().attentionOnly()) {
             throw new IllegalArgumentException(what + " works on LoRA deltas of query, key and value; this adapter also targets "
-                    + spec.targetModules().stream().filter(t -> !io.lamina.engine.adapter.BertModules.ATTENTION.contains(t)).toList());
+                    + spec().targetModules().stream().filter(t -> !io.lamina.engine.adapter.BertModules.ATTENTION.contains(t)).toList());
         }
     }
 
@@ -173,38 +171,37 @@ public record Adapter(AdapterKind kind, LoraSpec spec, SortedMap<String, HostTen
     /** (IA)^3: vectors keyed by {@link Ia3Spec#peftKey}. */
     public static Adapter ia3(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head,
                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.IA3, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, spec);
+        return new Adapter(AdapterKind.IA3, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** LoKr: PEFT's {@code lokr_w1}/{@code lokr_w2} tensors keyed by {@link LokrSpec#peftKey}. */
     public static Adapter lokr(LokrSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.LOKR, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, spec, null, null);
+        return new Adapter(AdapterKind.LOKR, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** SoKA: trainable and frozen Kronecker stacks keyed by {@link SokaSpec#peftKey}. */
     public static Adapter soka(SokaSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.SOKA, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, spec, null);
+        return new Adapter(AdapterKind.SOKA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** Bottleneck adapters: tensors keyed by {@link BottleneckSpec#peftKey}. */
     public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                      String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.BOTTLENECK, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, spec);
+        return new Adapter(AdapterKind.BOTTLENECK, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** Prompt tuning: PEFT's {@code prompt_embeddings} {@code [numVirtualTokens, hidden]} under {@link PromptTuningSpec#PEFT_KEY}. */
     public static Adapter promptTuning(PromptTuningSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                        String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.PROMPT_TUNING, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null,
-                null, null, null, null, spec, null);
+        return new Adapter(AdapterKind.PROMPT_TUNING, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** A sparse fine-tuning: its diffs under {@link SftSpec#peftKey} ({@code io.lamina.engine.adapter.sft.Sft#weights}). */
     public static Adapter sft(SftSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.SFT, null, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null, null, null, null, null, null, spec);
+        return new Adapter(AdapterKind.SFT, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.AdapterKind;
 import io.lamina.engine.adapter.mora.RankGate;
 import io.lamina.engine.adapter.AdapterProvenance;
@@ -703,8 +704,10 @@ public final class PeftAdapterFormat {
             }
             descriptor = new TaskDescriptor(mean.data().clone(), rows(comps, DESCRIPTOR_COMPONENTS, -1, dim), loss.data()[0], loss.data()[1]);
         }
-        return new Adapter(kind, spec, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
-                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate, ia3, lokr, soka, bottleneck, prompt, sft);
+        AdapterConfig settings = spec != null ? spec : ia3 != null ? ia3 : lokr != null ? lokr : soka != null ? soka
+                : bottleneck != null ? bottleneck : prompt != null ? prompt : sft;
+        return new Adapter(kind, settings, new TreeMap<>(weights), new PrototypeHead(labels, rows, (float) scale, baseRows),
+                baseModelId, baseFingerprint, new AdapterProvenance(method, details), descriptor, gate);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.lamina.engine.training;
 
 import io.lamina.contracts.LabeledText;
 import io.lamina.engine.adapter.Adapter;
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.bottleneck.BottleneckSharing;
 import io.lamina.engine.adapter.bottleneck.BottleneckSpec;
 import io.lamina.engine.adapter.ia3.Ia3Spec;
@@ -29,65 +30,73 @@ import java.util.Set;
  * @param gateOrNull         MoRA: train {@code lora.rank()} new rank-1 experts gated per token; the experts of a
  *                           MoRA {@code warmStartOrNull} are kept frozen in front of them ({@code null}: plain LoRA)
  * @param trajectoryOrNull   collects snapshots of the factors along the run ({@code null}: none)
- * @param lora               the LoRA (or DoRA, or MoRA with a gate) to train; {@code null} when another kind is given
- * @param ia3                the (IA)^3 adapter to train instead of a LoRA ({@link #ia3(List, List, Ia3Spec, TrainingSpec, Adapter, ProgressListener, CheckpointStore, Map)}), else {@code null}
- * @param lokr               the LoKr adapter to train ({@link #lokr}), else {@code null}
- * @param soka               the SoKA adapter to train ({@link #soka}), else {@code null}
- * @param bottleneck         the bottleneck adapters to train instead of a LoRA ({@link #bottleneck}), else {@code null}
- * @param bottleneckSharing  with {@code bottleneck}: which part of a bottleneck {@code warmStartOrNull} the run continues
+ * @param adapter            what to train: a {@code LoraSpec} (LoRA, DoRA, or MoRA with a gate), {@code Ia3Spec},
+ *                           {@code LokrSpec}, {@code SokaSpec}, {@code BottleneckSpec} or {@code PromptTuningSpec}; read through
+ *                           {@link #lora()}, {@link #ia3()}, {@link #lokr()}, {@link #soka()}, {@link #bottleneck()} and
+ *                           {@link #prompt()}, each {@code null} for the other types
+ * @param bottleneckSharing  with a bottleneck adapter: which part of a bottleneck {@code warmStartOrNull} the run continues
  *                           ({@link BottleneckSharing#SINGLE}, the default, continues all of it, as warm starts of the other kinds do); else {@code null}
  * @param principalOrNull    PiSSA or CorDA: start a plain LoRA from W's principal (or context-oriented) components
  *                           ({@link #withPrincipalInit}); used when no warm start of the same shape is given. {@code null}: PEFT's default init
- * @param prompt             the prompt-tuning adapter to train ({@link #promptTuning}), else {@code null}
  */
-public record TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+public record TrainingRequest(List<LabeledText> train, List<String> labels, AdapterConfig adapter, TrainingSpec training,
                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                               Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                              Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
-                              BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull, PromptTuningSpec prompt) {
-    /** Every kind but prompt tuning. */
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                           Trajectory trajectoryOrNull, Ia3Spec ia3, LokrSpec lokr, SokaSpec soka, BottleneckSpec bottleneck,
-                           BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull,
-                ia3, lokr, soka, bottleneck, bottleneckSharing, principalOrNull, null);
-    }
-
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
-                           Trajectory trajectoryOrNull, Ia3Spec ia3) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, ia3,
-                null, null, null, null, null);
-    }
-
-    /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
-    public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
-        return new TrainingRequest(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
-                anchorOrNull, gateOrNull, trajectoryOrNull, ia3, lokr, soka, bottleneck, bottleneckSharing, init, prompt);
-    }
-
+                              Trajectory trajectoryOrNull, BottleneckSharing bottleneckSharing, PrincipalInitialisation principalOrNull) {
+    /** A LoRA job (or MoRA with a gate) that keeps trajectory snapshots. */
     public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
                            Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                            Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull,
                            Trajectory trajectoryOrNull) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull, null);
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, trajectoryOrNull,
+                null, null);
+    }
+
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, null);
+    }
+
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, null);
+    }
+
+    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
+                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                           Map<String, String> provenanceDetails) {
+        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null);
+    }
+
+    /** A job of any other type, which carries no MoRA gate, MOS anchor, trajectory or principal init. */
+    private static TrainingRequest of(List<LabeledText> train, List<String> labels, AdapterConfig adapter, TrainingSpec training,
+                                      Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                      Map<String, String> provenanceDetails, BottleneckSharing sharing) {
+        if (adapter == null) throw new IllegalArgumentException("a training job needs the adapter's settings");
+        return new TrainingRequest(train, labels, adapter, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
+                null, null, null, sharing, null);
+    }
+
+    /** The same job with its LoRA factors initialised by PiSSA or CorDA ({@code null}: PEFT's default init). */
+    public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
+        return new TrainingRequest(train, labels, adapter, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
+                anchorOrNull, gateOrNull, trajectoryOrNull, bottleneckSharing, init);
     }
 
     /** An (IA)^3 training job: the same trainer, head and schedule, with (IA)^3 vectors in place of LoRA factors. */
     public static TrainingRequest ia3(List<LabeledText> train, List<String> labels, Ia3Spec ia3, TrainingSpec training,
                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                       Map<String, String> provenanceDetails) {
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, ia3);
+        return of(train, labels, ia3, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
     /** A LoKr training job: the same trainer, head and schedule, with PEFT LoKr factors in place of LoRA factors. */
     public static TrainingRequest lokr(List<LabeledText> train, List<String> labels, LokrSpec lokr, TrainingSpec training,
                                        Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                        Map<String, String> provenanceDetails) {
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, lokr, null, null, null, null);
+        return of(train, labels, lokr, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
     /**
@@ -97,7 +106,7 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
     public static TrainingRequest soka(List<LabeledText> train, List<String> labels, SokaSpec soka, TrainingSpec training,
                                        Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                        Map<String, String> provenanceDetails) {
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null, null, soka, null, null, null);
+        return of(train, labels, soka, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
     /**
@@ -121,8 +130,7 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
                                              TrainingSpec training, Adapter earlierOrNull, ProgressListener listener,
                                              CheckpointStore checkpointsOrNull, Map<String, String> provenanceDetails) {
         if (bottleneck == null) throw new IllegalArgumentException("a bottleneck spec is required");
-        return new TrainingRequest(train, labels, null, training, earlierOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null,
-                null, null, bottleneck, sharing, null);
+        return of(train, labels, bottleneck, training, earlierOrNull, listener, checkpointsOrNull, provenanceDetails, sharing);
     }
 
     /**
@@ -134,44 +142,48 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Lora
                                                Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                                Map<String, String> provenanceDetails) {
         if (prompt == null) throw new IllegalArgumentException("a prompt-tuning spec is required");
-        return new TrainingRequest(train, labels, null, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null, null, null,
-                null, null, null, null, null, prompt);
+        return of(train, labels, prompt, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull, RankGate gateOrNull) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, gateOrNull, null);
-    }
+    /** The LoRA (DoRA, MoRA) to train, else {@code null}. */
+    public LoraSpec lora() { return as(LoraSpec.class); }
 
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null);
-    }
+    /** The (IA)^3 adapter to train, else {@code null}. */
+    public Ia3Spec ia3() { return as(Ia3Spec.class); }
 
-    public TrainingRequest(List<LabeledText> train, List<String> labels, LoraSpec lora, TrainingSpec training,
-                           Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                           Map<String, String> provenanceDetails, ParameterAnchor anchorOrNull) {
-        this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, anchorOrNull, null);
+    /** The LoKr adapter to train, else {@code null}. */
+    public LokrSpec lokr() { return as(LokrSpec.class); }
+
+    /** The SoKA adapter to train, else {@code null}. */
+    public SokaSpec soka() { return as(SokaSpec.class); }
+
+    /** The bottleneck adapters to train, else {@code null}. */
+    public BottleneckSpec bottleneck() { return as(BottleneckSpec.class); }
+
+    /** The prompt-tuning adapter to train, else {@code null}. */
+    public PromptTuningSpec prompt() { return as(PromptTuningSpec.class); }
+
+    private <T extends AdapterConfig> T as(Class<T> type) {
+        return type.isInstance(adapter) ? type.cast(adapter) : null;
     }
 
     public TrainingRequest {
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
         if (labels == null || labels.isEmpty()) throw new IllegalArgumentException("training needs at least one label");
         if (training == null) throw new IllegalArgumentException("a training spec is required");
-        int kinds = (lora != null ? 1 : 0) + (ia3 != null ? 1 : 0) + (lokr != null ? 1 : 0) + (soka != null ? 1 : 0) + (bottleneck != null ? 1 : 0)
-                + (prompt != null ? 1 : 0);
-        if (kinds != 1) throw new IllegalArgumentException("exactly one of a LoRA, an (IA)^3, a LoKr, a SoKA, a bottleneck and a prompt-tuning spec is required, got " + kinds);
+        if (adapter == null) throw new IllegalArgumentException("a training job needs the adapter's settings (a LoRA, (IA)^3, LoKr, SoKA, bottleneck or prompt-tuning spec)");
+        if (adapter instanceof io.lamina.engine.adapter.sft.SftSpec) {
+            throw new IllegalArgumentException("sparse fine-tuning trains through SparseFineTuner, not this trainer");
+        }
+        LoraSpec lora = adapter instanceof LoraSpec l ? l : null;
         if (lora == null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
             throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to "
-                    + (ia3 != null ? "(IA)^3 vectors" : bottleneck != null ? "bottleneck adapters" : prompt != null ? "prompt-tuning virtual tokens" : "Kronecker factors"));
+                    + (adapter instanceof Ia3Spec ? "(IA)^3 vectors" : adapter instanceof BottleneckSpec ? "bottleneck adapters"
+                    : adapter instanceof PromptTuningSpec ? "prompt-tuning virtual tokens" : "Kronecker factors"));
         }
-        if (bottleneck != null && (gateOrNull != null || anchorOrNull != null || trajectoryOrNull != null)) {
-            throw new IllegalArgumentException("MoRA gates, MOS anchors and trajectories apply to LoRA factors, not to bottleneck adapters");
-        }
-        if (bottleneck == null && bottleneckSharing != null) throw new IllegalArgumentException("bottleneck sharing applies to bottleneck adapters only");
-        if (bottleneck != null && bottleneckSharing == null) bottleneckSharing = BottleneckSharing.SINGLE;
+        boolean bottleneck = adapter instanceof BottleneckSpec;
+        if (!bottleneck && bottleneckSharing != null) throw new IllegalArgumentException("bottleneck sharing applies to bottleneck adapters only");
+        if (bottleneck && bottleneckSharing == null) bottleneckSharing = BottleneckSharing.SINGLE;
         if (lora != null && lora.dora() && gateOrNull != null) throw new IllegalArgumentException("a MoRA run cannot use DoRA");
         if (principalOrNull != null) {
             String what = principalOrNull.method().id();

@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.bottleneck;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -20,7 +21,7 @@ import java.util.TreeMap;
  * The adapter is non-linear (GELU), so it can never be merged into {@code W}; it is always applied in the
  * forward. Weights are keyed by {@link #peftKey} (PyTorch {@code Linear} layout {@code [out, in]}).
  */
-public record BottleneckSpec(Architecture architecture, Placement placement, int reductionFactor) {
+public record BottleneckSpec(Architecture architecture, Placement placement, int reductionFactor) implements AdapterConfig {
     /** VL-Adapter's and AdapterHub's default: 384 / 16 = 24 for MiniLM. */
     public static final int DEFAULT_REDUCTION_FACTOR = 16;
     /** Upper bound on the reduction factor (a wider encoder than 4096 is not served here anyway). */

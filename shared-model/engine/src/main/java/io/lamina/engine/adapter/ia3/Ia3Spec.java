@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.ia3;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.BertModules;
 
 import java.util.LinkedHashSet;
@@ -28,7 +29,7 @@ import java.util.Set;
  * the attention output projection ({@code attention.output.dense}), and both are feed-forward
  * (input-scaled). The FFN's input scaling is the paper's {@code l_ff} on the intermediate activation.
  */
-public record Ia3Spec(List<String> targetModules, List<String> feedforwardModules) {
+public record Ia3Spec(List<String> targetModules, List<String> feedforwardModules) implements AdapterConfig {
     /** Every linear of a BERT layer an (IA)^3 vector can wrap, in layer order. */
     public static final List<String> MODULES = BertModules.MODULES;
 

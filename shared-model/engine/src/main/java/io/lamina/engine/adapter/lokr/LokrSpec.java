@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.lokr;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.BertModules;
 
 import java.util.LinkedHashMap;
@@ -22,7 +23,7 @@ import java.util.Set;
  *
  * <p>Module names are paths inside one encoder layer as in {@code LoraSpec}; targets are kept in layer order.
  */
-public record LokrSpec(List<String> targetModules, int rank, float alpha, boolean decomposeBoth, int decomposeFactor) {
+public record LokrSpec(List<String> targetModules, int rank, float alpha, boolean decomposeBoth, int decomposeFactor) implements AdapterConfig {
     /** PEFT's defaults: {@code r = 8}, {@code alpha = 8}, {@code decompose_both = False}, {@code decompose_factor = -1}. */
     public static final int DEFAULT_RANK = 8;
 

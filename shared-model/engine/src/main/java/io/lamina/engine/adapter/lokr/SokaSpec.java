@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.lokr;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.BertModules;
 
 import java.util.LinkedHashSet;
@@ -19,7 +20,7 @@ import java.util.Set;
  * {@code W − Σ A0_k⊗B0_k}); at init ΔW is exactly 0. No {@code alpha/r} scale: the factors are W's own.
  * K may differ between layers and modules; the stored tensors carry it ({@code [K, m, n]}).
  */
-public record SokaSpec(List<String> targetModules, int decomposeFactor, double energyThreshold, int minRank, int maxRank) {
+public record SokaSpec(List<String> targetModules, int decomposeFactor, double energyThreshold, int minRank, int maxRank) implements AdapterConfig {
     public SokaSpec {
         if (targetModules == null || targetModules.isEmpty()) throw new IllegalArgumentException("SoKA needs at least one target module");
         if (decomposeFactor == 0 || decomposeFactor < -1) throw new IllegalArgumentException("SoKA decompose_factor must be -1 or positive, got " + decomposeFactor);

@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.lora;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.BertModules;
 
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.Set;
  * model exactly at step 0. {@code variant} is how the layer applies the factors ({@link LoraVariant};
  * {@code DORA} adds a magnitude vector per target).
  */
-public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora, LoraVariant variant) {
+public record LoraSpec(int rank, float alpha, float dropout, List<String> targetModules, boolean rslora, LoraVariant variant) implements AdapterConfig {
     /** Every linear of a BERT layer ({@link BertModules#MODULES}): the attention projections, the attention output and the FFN. */
     public static final Set<String> SUPPORTED_TARGETS = Set.copyOf(BertModules.MODULES);
 

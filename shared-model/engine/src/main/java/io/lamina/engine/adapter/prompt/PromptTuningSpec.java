@@ -1,5 +1,7 @@
 package io.lamina.engine.adapter.prompt;
 
+import io.lamina.engine.adapter.AdapterConfig;
+
 /**
  * What a user asks of a prompt-tuning adapter (Lester et al. 2021, "The Power of Scale for Parameter-Efficient
  * Prompt Tuning"; PEFT's {@code PromptTuningConfig}, {@code peft_type PROMPT_TUNING}): {@code numVirtualTokens}
@@ -26,7 +28,7 @@ package io.lamina.engine.adapter.prompt;
  * @param init             how the virtual tokens start
  * @param initText         PEFT's {@code prompt_tuning_init_text}: required (non-blank) with {@link Init#TEXT}, else {@code null}
  */
-public record PromptTuningSpec(int numVirtualTokens, Init init, String initText) {
+public record PromptTuningSpec(int numVirtualTokens, Init init, String initText) implements AdapterConfig {
     /** PEFT's key of the one tensor, exactly as {@code get_peft_model_state_dict} saves it (no {@code base_model.model.} prefix). */
     public static final String PEFT_KEY = "prompt_embeddings";
     public static final int DEFAULT_VIRTUAL_TOKENS = 8;

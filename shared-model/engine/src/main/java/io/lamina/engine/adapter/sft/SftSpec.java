@@ -1,5 +1,6 @@
 package io.lamina.engine.adapter.sft;
 
+import io.lamina.engine.adapter.AdapterConfig;
 import io.lamina.engine.adapter.BertModules;
 
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.List;
  * @param diffLearningRateFactor the diffs train at the training spec's learning rate times this (the head at the rate itself)
  */
 public record SftSpec(List<String> targetModules, long ftParamsNum, double ftParamsProportion, int fullFtEpochs, int sparseFtEpochs,
-                      float l1Reg, float diffLearningRateFactor) {
+                      float l1Reg, float diffLearningRateFactor) implements AdapterConfig {
     /** composable-sft's default {@code ft_params_proportion}: on MiniLM's six linears, ~106k entries (LoRA r=8 on Q, K, V has ~111k). */
     public static final double DEFAULT_PROPORTION = 0.01;
     /** Full fine-tuning wants a smaller rate than adapters: with the default 1e-3 the diffs train at 1e-4. */
