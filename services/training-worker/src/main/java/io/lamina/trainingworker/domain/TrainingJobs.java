@@ -236,7 +236,7 @@ public class TrainingJobs {
         }
         if (adapter == null && lokr != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not LoKr factors");
-            adapter = trainer.train(TrainingRequest.lokr(train, List.copyOf(labels), lokr, spec, warmStart,
+            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), lokr, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
@@ -245,7 +245,7 @@ public class TrainingJobs {
         }
         if (adapter == null && prompt != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not prompt-tuning virtual tokens");
-            adapter = trainer.train(TrainingRequest.promptTuning(train, List.copyOf(labels), prompt, spec, warmStart,
+            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), prompt, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
@@ -278,7 +278,7 @@ public class TrainingJobs {
         }
         if (adapter == null && ia3 != null) {
             if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
-            adapter = trainer.train(TrainingRequest.ia3(train, List.copyOf(labels), ia3, spec, warmStart,
+            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), ia3, spec, warmStart,
                     p -> {
                         if (stopping) throw new WorkerStopping(p.step());
                         progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());

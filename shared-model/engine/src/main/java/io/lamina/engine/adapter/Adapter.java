@@ -165,43 +165,21 @@ public record Adapter(AdapterKind kind, AdapterConfig config, SortedMap<String, 
 
     public static Adapter lora(LoraSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
                                String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.LORA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
+        return of(spec, weights, head, baseModelId, baseFingerprint, provenance);
     }
 
-    /** (IA)^3: vectors keyed by {@link Ia3Spec#peftKey}. */
-    public static Adapter ia3(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                              String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.IA3, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
-    }
-
-    /** LoKr: PEFT's {@code lokr_w1}/{@code lokr_w2} tensors keyed by {@link LokrSpec#peftKey}. */
-    public static Adapter lokr(LokrSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.LOKR, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
-    }
-
-    /** SoKA: trainable and frozen Kronecker stacks keyed by {@link SokaSpec#peftKey}. */
-    public static Adapter soka(SokaSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                               String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.SOKA, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
-    }
-
-    /** Bottleneck adapters: tensors keyed by {@link BottleneckSpec#peftKey}. */
-    public static Adapter bottleneck(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                                     String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.BOTTLENECK, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
-    }
-
-    /** Prompt tuning: PEFT's {@code prompt_embeddings} {@code [numVirtualTokens, hidden]} under {@link PromptTuningSpec#PEFT_KEY}. */
-    public static Adapter promptTuning(PromptTuningSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                                       String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.PROMPT_TUNING, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
-    }
-
-    /** A sparse fine-tuning: its diffs under {@link SftSpec#peftKey} ({@code io.lamina.engine.adapter.sft.Sft#weights}). */
-    public static Adapter sft(SftSpec spec, Map<String, HostTensor> weights, PrototypeHead head,
-                              String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
-        return new Adapter(AdapterKind.SFT, spec, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
+    /**
+     * An adapter of the kind its settings name (a {@code LoraSpec} makes a LoRA; MoRA, which also has one, is
+     * {@link #mora}): (IA)^3 vectors keyed by {@link Ia3Spec#peftKey}, LoKr factors by {@link LokrSpec#peftKey},
+     * SoKA stacks by {@link SokaSpec#peftKey}, bottleneck tensors by {@link BottleneckSpec#peftKey}, PEFT's
+     * {@code prompt_embeddings} ({@link PromptTuningSpec#PEFT_KEY}) or sparse diffs by {@link SftSpec#peftKey}.
+     */
+    public static Adapter of(AdapterConfig config, Map<String, HostTensor> weights, PrototypeHead head,
+                             String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
+        if (config == null) throw new IllegalArgumentException("an adapter needs its settings");
+        AdapterKind kind = java.util.Arrays.stream(AdapterKind.values()).filter(k -> k.configType().isInstance(config)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no adapter kind holds a " + config.getClass().getSimpleName()));
+        return new Adapter(kind, config, new TreeMap<>(weights), head, baseModelId, baseFingerprint, provenance, null, null);
     }
 
     /** MoRA: rank-1 experts in LoRA layout ({@code spec.rank()} experts per target), gated per token. */

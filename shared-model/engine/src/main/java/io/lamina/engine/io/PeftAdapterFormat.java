@@ -1024,9 +1024,9 @@ public final class PeftAdapterFormat {
         public Adapter toAdapter(PrototypeHead head, String baseModelId, String baseFingerprint, AdapterProvenance provenance) {
             switch (kind) {
                 case LORA: return Adapter.lora(lora, weights, head, baseModelId, baseFingerprint, provenance);
-                case IA3: return Adapter.ia3(ia3, weights, head, baseModelId, baseFingerprint, provenance);
-                case LOKR: return Adapter.lokr(lokr, weights, head, baseModelId, baseFingerprint, provenance);
-                case PROMPT_TUNING: return Adapter.promptTuning(prompt, weights, head, baseModelId, baseFingerprint, provenance);
+                case IA3: return Adapter.of(ia3, weights, head, baseModelId, baseFingerprint, provenance);
+                case LOKR: return Adapter.of(lokr, weights, head, baseModelId, baseFingerprint, provenance);
+                case PROMPT_TUNING: return Adapter.of(prompt, weights, head, baseModelId, baseFingerprint, provenance);
                 default: throw new IllegalStateException(kind + " is not imported from PEFT");
             }
         }

@@ -54,4 +54,14 @@ public final class Autograd {
     public static NDArray constant(NDManager manager, float value) {
         return manager.full(new Shape(), value);
     }
+
+    /** A scalar's value, read with grad mode off (reading it must not join the recorded graph). */
+    public static float value(NDArray scalar) {
+        boolean grad = disable();
+        try {
+            return scalar.getFloat();
+        } finally {
+            restore(grad);
+        }
+    }
 }

@@ -68,9 +68,9 @@ import java.util.TreeMap;
  * scale-invariant), linear warm-up then cosine decay, global-norm clipping.
  *
  * <p>What it trains: LoRA factors (plain, rsLoRA, or DoRA with its magnitude vectors), MoRA's gated
- * rank-1 experts, (IA)^3 vectors ({@link TrainingRequest#ia3}), LoKr factors ({@link TrainingRequest#lokr}),
- * SoKA's KPSVD-initialised Kronecker stacks ({@link TrainingRequest#soka}), bottleneck adapters
- * ({@link TrainingRequest#bottleneck}) or prompt tuning's virtual tokens ({@link TrainingRequest#promptTuning}); the same head, schedule and checkpoints for all. Gradient accumulation runs
+ * rank-1 experts, (IA)^3 vectors, LoKr factors, SoKA's KPSVD-initialised Kronecker stacks, bottleneck adapters or
+ * prompt tuning's virtual tokens ({@link TrainingRequest#of} with the type's spec); the same head, schedule and
+ * checkpoints for all. Gradient accumulation runs
  * {@code gradientAccumulation} micro-batches per optimizer step;
  * with a validation fraction, each class's held-out share is scored after every epoch, the best epoch's
  * weights are the result and {@code patience} epochs without improvement stop the run.
@@ -466,12 +466,7 @@ public final class LoraTrainer {
                             .mul(Autograd.constant(mgr, labels.length / (float) batch.length));
                     collector.backward(loss); // PyTorch adds into each parameter's .grad until AdamW.update zeroes it
                 }
-                boolean grad = Autograd.disable();
-                try {
-                    lossValue += loss.getFloat();
-                } finally {
-                    Autograd.restore(grad);
-                }
+                lossValue += Autograd.value(loss);
             }
         }
         boolean grad = Autograd.disable();
@@ -588,9 +583,9 @@ public final class LoraTrainer {
         AdapterProvenance p = provenanceOrNull != null ? provenanceOrNull : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of());
         if (r.ia3() != null) return ia3Adapter(r.ia3(), w, head, p);
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
-        if (r.prompt() != null) return Adapter.promptTuning(r.prompt(), w, h, base.id(), base.fingerprint(), p);
-        if (r.lokr() != null) return Adapter.lokr(r.lokr(), w, h, base.id(), base.fingerprint(), p);
-        if (r.soka() != null) return Adapter.soka(r.soka(), w, h, base.id(), base.fingerprint(), p);
+        if (r.prompt() != null) return Adapter.of(r.prompt(), w, h, base.id(), base.fingerprint(), p);
+        if (r.lokr() != null) return Adapter.of(r.lokr(), w, h, base.id(), base.fingerprint(), p);
+        if (r.soka() != null) return Adapter.of(r.soka(), w, h, base.id(), base.fingerprint(), p);
         if (r.bottleneck() != null) return bottleneckAdapter(r.bottleneck(), Mosa.merged(w), head, p); // MoSA: experts averaged
         if (r.gateOrNull() != null) return moraAdapter(r.lora(), frozen, w, r.gateOrNull(), head).withProvenance(p);
         if (principalOrNull != null) {
@@ -807,7 +802,7 @@ public final class LoraTrainer {
 
     private Adapter ia3Adapter(Ia3Spec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
-        return Adapter.ia3(spec, weights, h, base.id(), base.fingerprint(),
+        return Adapter.of(spec, weights, h, base.id(), base.fingerprint(),
                 provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
     }
 
@@ -848,7 +843,7 @@ public final class LoraTrainer {
 
     private Adapter bottleneckAdapter(BottleneckSpec spec, Map<String, HostTensor> weights, PrototypeHead head, AdapterProvenance provenance) {
         PrototypeHead h = head != null ? head : new PrototypeHead(List.of("-"), new float[][]{new float[base.hiddenSize()]}, HEAD_SCALE);
-        return Adapter.bottleneck(spec, weights, h, base.id(), base.fingerprint(),
+        return Adapter.of(spec, weights, h, base.id(), base.fingerprint(),
                 provenance != null ? provenance : new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
     }
 

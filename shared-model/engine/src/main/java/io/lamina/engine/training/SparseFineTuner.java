@@ -208,7 +208,7 @@ public final class SparseFineTuner {
             details.put("lr", Float.toString(ts.learningRate()));
             details.put("diff-lr", Float.toString(ts.learningRate() * spec.diffLearningRateFactor()));
             details.put("device", base.device());
-            Adapter adapter = Adapter.sft(spec, Sft.weights(phi), trainedHead, base.id(), base.fingerprint(),
+            Adapter adapter = Adapter.of(spec, Sft.weights(phi), trainedHead, base.id(), base.fingerprint(),
                     new AdapterProvenance(AdapterProvenance.TRAINED, details));
             if (n >= 4) adapter = adapter.withDescriptor(TaskDescriptor.fit(baseEmbeddings, TaskDescriptor.DEFAULT_COMPONENTS));
             log.info("LT-SFT done: nnz {} of K = {}, full-phase loss {}, sparse-phase loss {}", nnz, budget, fullLoss, sparseLoss);
@@ -349,12 +349,7 @@ public final class SparseFineTuner {
                     if (reg != null) loss = loss.add(reg.mul(Autograd.constant(mgr, l1 / (float) maskable)));
                     collector.backward(loss);
                 }
-                boolean grad = Autograd.disable();
-                try {
-                    lossValue += loss.getFloat();
-                } finally {
-                    Autograd.restore(grad);
-                }
+                lossValue += Autograd.value(loss);
             }
         }
         boolean grad = Autograd.disable();

@@ -70,7 +70,21 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Adap
         this(train, labels, lora, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null, null);
     }
 
-    /** A job of any other type, which carries no MoRA gate, MOS anchor, trajectory or principal init. */
+    /**
+     * A training job of any type through the same trainer, head, schedule and AdamW: (IA)^3 vectors, LoKr factors,
+     * SoKA stacks (initialised from the KPSVD of the base weights), bottleneck adapters (continuing all of a
+     * bottleneck warm start of the same spec) or prompt tuning (the virtual tokens; no weight decay, which would pull
+     * them toward the zero vector, no "off" state of a prompt), or a plain LoRA. A warm start of the same type and
+     * spec on this base is continued. MoRA gates, MOS anchors, trajectories and principal inits are LoRA options:
+     * the LoRA constructors and {@link #withPrincipalInit} take them.
+     */
+    public static TrainingRequest of(List<LabeledText> train, List<String> labels, AdapterConfig adapter, TrainingSpec training,
+                                     Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
+                                     Map<String, String> provenanceDetails) {
+        return of(train, labels, adapter, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
+                adapter instanceof BottleneckSpec ? BottleneckSharing.SINGLE : null);
+    }
+
     private static TrainingRequest of(List<LabeledText> train, List<String> labels, AdapterConfig adapter, TrainingSpec training,
                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
                                       Map<String, String> provenanceDetails, BottleneckSharing sharing) {
@@ -83,30 +97,6 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Adap
     public TrainingRequest withPrincipalInit(PrincipalInitialisation init) {
         return new TrainingRequest(train, labels, adapter, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails,
                 anchorOrNull, gateOrNull, trajectoryOrNull, bottleneckSharing, init);
-    }
-
-    /** An (IA)^3 training job: the same trainer, head and schedule, with (IA)^3 vectors in place of LoRA factors. */
-    public static TrainingRequest ia3(List<LabeledText> train, List<String> labels, Ia3Spec ia3, TrainingSpec training,
-                                      Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                                      Map<String, String> provenanceDetails) {
-        return of(train, labels, ia3, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
-    }
-
-    /** A LoKr training job: the same trainer, head and schedule, with PEFT LoKr factors in place of LoRA factors. */
-    public static TrainingRequest lokr(List<LabeledText> train, List<String> labels, LokrSpec lokr, TrainingSpec training,
-                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                                       Map<String, String> provenanceDetails) {
-        return of(train, labels, lokr, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
-    }
-
-    /**
-     * A SoKA training job: factors initialised from the KPSVD of the base weights (or a SoKA warm start of the
-     * same spec), trained by the same loop.
-     */
-    public static TrainingRequest soka(List<LabeledText> train, List<String> labels, SokaSpec soka, TrainingSpec training,
-                                       Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                                       Map<String, String> provenanceDetails) {
-        return of(train, labels, soka, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
     /**
@@ -131,18 +121,6 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Adap
                                              CheckpointStore checkpointsOrNull, Map<String, String> provenanceDetails) {
         if (bottleneck == null) throw new IllegalArgumentException("a bottleneck spec is required");
         return of(train, labels, bottleneck, training, earlierOrNull, listener, checkpointsOrNull, provenanceDetails, sharing);
-    }
-
-    /**
-     * A prompt-tuning job (PEFT's {@code PROMPT_TUNING}): the same trainer, head, schedule and AdamW, with the virtual
-     * tokens as the only adapter parameters (no weight decay: it would pull them toward the zero vector, which is no
-     * "off" state of a prompt). A prompt-tuning {@code warmStartOrNull} of the same spec on this base is continued.
-     */
-    public static TrainingRequest promptTuning(List<LabeledText> train, List<String> labels, PromptTuningSpec prompt, TrainingSpec training,
-                                               Adapter warmStartOrNull, ProgressListener listener, CheckpointStore checkpointsOrNull,
-                                               Map<String, String> provenanceDetails) {
-        if (prompt == null) throw new IllegalArgumentException("a prompt-tuning spec is required");
-        return of(train, labels, prompt, training, warmStartOrNull, listener, checkpointsOrNull, provenanceDetails, null);
     }
 
     /** The LoRA (DoRA, MoRA) to train, else {@code null}. */

@@ -107,11 +107,11 @@ public final class AdapterTrainingBenchmark {
                 new Variant("CorDA-KPM r=8 query,value (another task's texts)", () -> lora.apply(LoraSpec.defaults())
                         .withPrincipalInit(new PrincipalInitialisation(PrincipalInit.Method.CORDA_KPM, otherTask))),
                 // PEFT's lr for (IA)^3 is higher than LoRA's; here the same budget and lr as every row
-                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", () -> TrainingRequest.ia3(task.train(), task.labels(), Ia3Spec.defaults(),
+                new Variant("(IA)^3 key,value,ffn (PEFT BERT defaults)", () -> TrainingRequest.of(task.train(), task.labels(), Ia3Spec.defaults(),
                         spec, null, null, null, Map.of())),
-                new Variant("LoKr r=8 query,value (PEFT defaults)", () -> TrainingRequest.lokr(task.train(), task.labels(),
+                new Variant("LoKr r=8 query,value (PEFT defaults)", () -> TrainingRequest.of(task.train(), task.labels(),
                         LokrSpec.of(List.of("query", "value")), spec, null, null, null, Map.of())),
-                new Variant("SoKA query,value (KPSVD init, energy 0.9)", () -> TrainingRequest.soka(task.train(), task.labels(),
+                new Variant("SoKA query,value (KPSVD init, energy 0.9)", () -> TrainingRequest.of(task.train(), task.labels(),
                         SokaSpec.of(List.of("query", "value")), spec, null, null, null, Map.of())),
                 new Variant("bottleneck Pfeiffer sequential b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         BottleneckSpec.defaults(), spec, null, null, null, Map.of())),
@@ -119,7 +119,7 @@ public final class AdapterTrainingBenchmark {
                         new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.SEQUENTIAL, 16), spec, null, null, null, Map.of())),
                 new Variant("bottleneck Houlsby parallel b=24", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         new BottleneckSpec(BottleneckSpec.Architecture.HOULSBY, BottleneckSpec.Placement.PARALLEL, 16), spec, null, null, null, Map.of())),
-                new Variant("prompt tuning, 8 virtual tokens (random init)", () -> TrainingRequest.promptTuning(task.train(), task.labels(),
+                new Variant("prompt tuning, 8 virtual tokens (random init)", () -> TrainingRequest.of(task.train(), task.labels(),
                         PromptTuningSpec.defaults(), spec, null, null, null, Map.of())),
                 new Variant("MoSA Pfeiffer b=24, 4 up-experts, consistency KL 1.0", () -> TrainingRequest.bottleneck(task.train(), task.labels(),
                         BottleneckSpec.defaults(), spec, null, null, null, Map.of()), MosaSettings.defaults()));

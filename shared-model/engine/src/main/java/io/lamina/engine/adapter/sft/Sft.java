@@ -163,7 +163,7 @@ public final class Sft {
         long nnz = nnz(sum);
         SftSpec spec = new SftSpec(new ArrayList<>(modules), Math.max(1, nnz), 0, 0, 0, 0f, SftSpec.DEFAULT_DIFF_LR_FACTOR);
         AdapterProvenance p = new AdapterProvenance(COMPOSED, Map.of("parts", Integer.toString(sfts.size()), "nnz", Long.toString(nnz)));
-        return Adapter.sft(spec, weights(sum), head, first.baseModelId(), first.baseFingerprint(), p);
+        return Adapter.of(spec, weights(sum), head, first.baseModelId(), first.baseFingerprint(), p);
     }
 
     /**

@@ -131,7 +131,7 @@ class BottleneckSharingTest {
         assertThat(fresh.provenance().details()).doesNotContainKey("bottleneck-shared");
         assertThatThrownBy(() -> taskB(BottleneckSharing.SHARE_UP, lora))
                 .hasMessageContaining("bottleneck sharing SHARE_UP needs an earlier bottleneck adapter of the same spec on this base: it is a LORA adapter");
-        Adapter pfeiffer = Adapter.bottleneck(new BottleneckSpec(Architecture.PFEIFFER, Placement.PARALLEL, 16),
+        Adapter pfeiffer = Adapter.of(new BottleneckSpec(Architecture.PFEIFFER, Placement.PARALLEL, 16),
                 BottleneckInit.initialWeights(new BottleneckSpec(Architecture.PFEIFFER, Placement.PARALLEL, 16), BASE.layers(), BASE.hiddenSize(), 1),
                 taskA.head(), BASE.id(), BASE.fingerprint(), taskA.provenance());
         assertThatThrownBy(() -> taskB(BottleneckSharing.SHARE_DOWN, pfeiffer)).hasMessageContaining("its spec is BottleneckSpec[architecture=PFEIFFER");

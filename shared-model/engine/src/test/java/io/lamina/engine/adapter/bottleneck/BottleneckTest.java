@@ -54,7 +54,7 @@ class BottleneckTest {
     static Adapter adapter(BottleneckSpec spec, Map<String, HostTensor> w) {
         float[][] protos = new float[THINGS.size()][H];
         for (int c = 0; c < protos.length; c++) protos[c][c] = 1f;
-        return Adapter.bottleneck(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
+        return Adapter.of(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
                 new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "1")));
     }
 

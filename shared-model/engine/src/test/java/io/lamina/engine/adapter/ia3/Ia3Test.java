@@ -48,7 +48,7 @@ class Ia3Test {
     private static Adapter adapter(Ia3Spec spec, Map<String, HostTensor> w) {
         float[][] protos = new float[THINGS.size()][H];
         for (int c = 0; c < protos.length; c++) protos[c][c] = 1f;
-        return Adapter.ia3(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
+        return Adapter.of(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
                 new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "1")));
     }
 
@@ -118,7 +118,7 @@ class Ia3Test {
         List<LabeledText> data = TinyTasks.things();
         TrainingSpec spec = new TrainingSpec(3, 5, 1e-2f, 0.01f, 0.1f, 1.0f, 1234L, 32, 0);
         List<Float> losses = new ArrayList<>();
-        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.ia3(data, THINGS, Ia3Spec.defaults(), spec, null, p -> losses.add(p.loss()), null, Map.of()));
+        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.of(data, THINGS, Ia3Spec.defaults(), spec, null, p -> losses.add(p.loss()), null, Map.of()));
         assertThat(a.kind()).isEqualTo(AdapterKind.IA3);
         assertThat(a.spec()).isNull();
         assertThat(a.trainableParameters()).isEqualTo(6L * (H + H + H + I) + 3L * H);
@@ -135,7 +135,7 @@ class Ia3Test {
         assertThat(back.weights()).isEqualTo(a.weights());
         assertThat(maxAbsDiff(BASE.embed(TEXTS, back), BASE.embed(TEXTS, a))).isZero();
         // a warm start continues from the given vectors
-        Adapter again = new LoraTrainer(BASE).train(TrainingRequest.ia3(data, THINGS, Ia3Spec.defaults(), spec.withEpochs(1).withBatchSize(15), a, null, null, Map.of()));
+        Adapter again = new LoraTrainer(BASE).train(TrainingRequest.of(data, THINGS, Ia3Spec.defaults(), spec.withEpochs(1).withBatchSize(15), a, null, null, Map.of()));
         float[] before = a.weights().get(Ia3Spec.peftKey(2, "value")).data(), after = again.weights().get(Ia3Spec.peftKey(2, "value")).data();
         for (int i = 0; i < before.length; i++) assertThat(Math.abs(after[i] - before[i])).isLessThan(2e-2f);
     }

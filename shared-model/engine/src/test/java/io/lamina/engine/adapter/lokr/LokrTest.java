@@ -42,7 +42,7 @@ class LokrTest {
     private static Adapter adapter(LokrSpec spec, Map<String, HostTensor> w) {
         float[][] protos = new float[CLASSES.size()][H];
         for (int c = 0; c < protos.length; c++) protos[c][c] = 1f;
-        return Adapter.lokr(spec, w, new PrototypeHead(CLASSES, protos, 16f), BASE.id(), BASE.fingerprint(),
+        return Adapter.of(spec, w, new PrototypeHead(CLASSES, protos, 16f), BASE.id(), BASE.fingerprint(),
                 new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "1")));
     }
 
@@ -168,7 +168,7 @@ class LokrTest {
         // two steps: gradients reach w1 (zero at init: its gradient comes through w2) on the first, then both halves of
         // w2 (whose gradient is proportional to w1, so 0 on the first step, as with LoRA's A when B = 0)
         TrainingSpec one = new TrainingSpec(1, 18, 5e-3f, 0.0f, 0.0f, 1.0f, 7L, 32, 0);
-        Adapter stepped = new LoraTrainer(BASE).train(TrainingRequest.lokr(train, CLASSES, spec, one, null, null, null, Map.of()));
+        Adapter stepped = new LoraTrainer(BASE).train(TrainingRequest.of(train, CLASSES, spec, one, null, null, null, Map.of()));
         Map<String, HostTensor> init = LokrInit.initialWeights(spec, BASE.layers(), H, I, 7L);
         for (String name : List.of("lokr_w1", "lokr_w2_a", "lokr_w2_b")) {
             for (String module : spec.targetModules()) {
@@ -181,7 +181,7 @@ class LokrTest {
         // a short run: 2 epochs of 3 steps
         TrainingSpec ts = new TrainingSpec(2, 12, 5e-3f, 0.01f, 0.1f, 1.0f, 1234L, 32, 0);
         List<Float> losses = new ArrayList<>();
-        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.lokr(train, CLASSES, spec, ts, null, p -> losses.add(p.loss()), null, Map.of()));
+        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.of(train, CLASSES, spec, ts, null, p -> losses.add(p.loss()), null, Map.of()));
         assertThat(a.kind()).isEqualTo(AdapterKind.LOKR);
         assertThat(a.lokr()).isEqualTo(spec);
         assertThat(losses).hasSize(6);

@@ -37,7 +37,7 @@ class SokaTest {
 
         TrainingSpec two = new TrainingSpec(1, 8, 1e-3f, 0.0f, 0.0f, 1.0f, 3L, 32, 0);
         List<LabeledText> data = TinyTasks.things();
-        Adapter trained = new LoraTrainer(BASE).train(TrainingRequest.soka(data, THINGS, spec, two, null, null, null, Map.of()));
+        Adapter trained = new LoraTrainer(BASE).train(TrainingRequest.of(data, THINGS, spec, two, null, null, null, Map.of()));
         assertThat(trained.kind()).isEqualTo(AdapterKind.SOKA);
         // at init ΔW = Σ A⊗B − Σ A0⊗B0 = 0 exactly: the trained adapter with its A, B reset to A0, B0 is the base
         Map<String, HostTensor> reset = new java.util.TreeMap<>(trained.weights());
@@ -45,7 +45,7 @@ class SokaTest {
             if (k.endsWith("." + SokaSpec.A)) reset.put(k, trained.weights().get(k + "0"));
             if (k.endsWith("." + SokaSpec.B)) reset.put(k, trained.weights().get(k + "0"));
         }
-        Adapter atInit = Adapter.soka(spec, reset, trained.head(), BASE.id(), BASE.fingerprint(), trained.provenance());
+        Adapter atInit = Adapter.of(spec, reset, trained.head(), BASE.id(), BASE.fingerprint(), trained.provenance());
         assertThat(maxAbsDiff(BASE.embed(TEXTS, atInit), BASE.embed(TEXTS, null))).isLessThanOrEqualTo(1e-6f);
         // gradients reached the trainable stacks; the frozen copies stayed
         String key = SokaSpec.peftKey(2, "value", SokaSpec.A);

@@ -46,7 +46,7 @@ class PromptTuningTest {
     static Adapter adapter(PromptTuningSpec spec, Map<String, HostTensor> w) {
         float[][] protos = new float[THINGS.size()][H];
         for (int c = 0; c < protos.length; c++) protos[c][c] = 1f;
-        return Adapter.promptTuning(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
+        return Adapter.of(spec, w, new PrototypeHead(THINGS, protos, 16f), BASE.id(), BASE.fingerprint(),
                 new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "1")));
     }
 
@@ -138,7 +138,7 @@ class PromptTuningTest {
         assertThatThrownBy(() -> BASE.embedTokens(List.of(longText), big))
                 .hasMessage("sequence of 300 tokens after 256 virtual tokens exceeds 512 positions");
         TrainingSpec tooLong = new TrainingSpec(1, 4, 1e-2f, 0f, 0f, 1f, 1L, 512, 0);
-        assertThatThrownBy(() -> new LoraTrainer(BASE).train(TrainingRequest.promptTuning(TinyTasks.things(), THINGS, PromptTuningSpec.defaults(),
+        assertThatThrownBy(() -> new LoraTrainer(BASE).train(TrainingRequest.of(TinyTasks.things(), THINGS, PromptTuningSpec.defaults(),
                 tooLong, null, null, null, Map.of()))).hasMessage("maxLength 512 plus 8 virtual tokens exceeds the base's 512 positions");
         // a wrongly shaped prompt is refused before any forward
         Adapter wrong = adapter(PromptTuningSpec.random(4), Map.of(PromptTuningSpec.PEFT_KEY, new HostTensor(new long[]{5, H}, new float[5 * H])));
@@ -150,7 +150,7 @@ class PromptTuningTest {
         PromptTuningSpec spec = PromptTuningSpec.defaults();
         List<LabeledText> data = TinyTasks.things();
         TrainingSpec one = new TrainingSpec(1, 15, 1e-2f, 0.01f, 0f, 1.0f, 7L, 32, 0);
-        Adapter stepped = new LoraTrainer(BASE).train(TrainingRequest.promptTuning(data, THINGS, spec, one, null, null, null, Map.of()));
+        Adapter stepped = new LoraTrainer(BASE).train(TrainingRequest.of(data, THINGS, spec, one, null, null, null, Map.of()));
         float[] init = PromptTuningInit.initialWeights(spec, H, VOCABULARY, 7L).get(PromptTuningSpec.PEFT_KEY).data();
         float[] after = stepped.weights().get(PromptTuningSpec.PEFT_KEY).data();
         float moved = 0;
@@ -169,7 +169,7 @@ class PromptTuningTest {
         TrainingSpec ts = new TrainingSpec(2, 12, 1e-2f, 0.01f, 0.1f, 1.0f, 1234L, 32, 0);
         List<Float> losses = new ArrayList<>();
         PromptTuningSpec textSpec = PromptTuningSpec.text(8, "the kind of thing this describes");
-        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.promptTuning(train, classes, textSpec, ts, null, p -> losses.add(p.loss()), null, Map.of()));
+        Adapter a = new LoraTrainer(BASE).train(TrainingRequest.of(train, classes, textSpec, ts, null, p -> losses.add(p.loss()), null, Map.of()));
         assertThat(a.kind()).isEqualTo(AdapterKind.PROMPT_TUNING);
         assertThat(a.prompt()).isEqualTo(textSpec);
         assertThat(a.spec()).isNull();
@@ -190,7 +190,7 @@ class PromptTuningTest {
         assertThat(right / (double) test.size()).as("held-out accuracy").isGreaterThan(0.5);  // chance: 1/3
 
         // a warm start of the same spec continues from its virtual tokens
-        Adapter again = new LoraTrainer(BASE).train(TrainingRequest.promptTuning(train, classes, textSpec, new TrainingSpec(1, 36, 1e-4f, 0.01f, 0f, 1.0f, 1234L, 32, 0),
+        Adapter again = new LoraTrainer(BASE).train(TrainingRequest.of(train, classes, textSpec, new TrainingSpec(1, 36, 1e-4f, 0.01f, 0f, 1.0f, 1234L, 32, 0),
                 a, null, null, Map.of()));
         float[] before = a.weights().get(PromptTuningSpec.PEFT_KEY).data(), continued = again.weights().get(PromptTuningSpec.PEFT_KEY).data();
         for (int i = 0; i < before.length; i++) assertThat(Math.abs(continued[i] - before[i])).isLessThan(1e-3f);

@@ -56,7 +56,7 @@ class SftTest {
                 diffs.put(Sft.key(l, m), new SparseDiff(rows, cols, idx, val));
             }
         }
-        return Adapter.sft(spec, Sft.weights(diffs), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "" + seed)));
+        return Adapter.of(spec, Sft.weights(diffs), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of("seed", "" + seed)));
     }
 
     @Test
@@ -129,13 +129,13 @@ class SftTest {
         for (int l = 0; l < BASE.layers(); l++) {
             for (String m : spec.targetModules()) empty.put(Sft.key(l, m), SparseDiff.empty(BertModules.outFeatures(m, H, I), BertModules.inFeatures(m, H, I)));
         }
-        Adapter zero = Adapter.sft(spec, Sft.weights(empty), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+        Adapter zero = Adapter.of(spec, Sft.weights(empty), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
         assertThat(zero.trainableParameters()).isEqualTo(2L * H);
         assertThat(maxAbsDiff(BASE.embed(TEXTS, zero), BASE.embed(TEXTS, null))).isLessThan(1e-6f);
         // explicit zeros on the support too
         Map<String, SparseDiff> zeros = new TreeMap<>(empty);
         zeros.put(Sft.key(1, "query"), new SparseDiff(H, H, new int[]{0, 5, 77}, new float[3]));
-        Adapter explicit = Adapter.sft(spec, Sft.weights(zeros), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+        Adapter explicit = Adapter.of(spec, Sft.weights(zeros), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
         assertThat(maxAbsDiff(BASE.embed(TEXTS, explicit), BASE.embed(TEXTS, null))).isLessThan(1e-6f);
     }
 
@@ -160,7 +160,7 @@ class SftTest {
                 diffs.put(Sft.key(l, m), SparseDiff.ofDense(dense, rows, cols, 0f));
             }
         }
-        Adapter sft = Adapter.sft(spec, Sft.weights(diffs), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
+        Adapter sft = Adapter.of(spec, Sft.weights(diffs), head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
         Adapter asLora = Adapter.lora(new LoraSpec(1, 1f, 0f, targets), lora, head(), BASE.id(), BASE.fingerprint(), new AdapterProvenance(AdapterProvenance.TRAINED, Map.of()));
         float[][] x = BASE.embed(TEXTS, sft), y = BASE.embed(TEXTS, asLora);
         assertThat(maxAbsDiff(x, y)).isLessThan(2e-5f);
@@ -239,7 +239,7 @@ class SftTest {
         w.put(shape, new HostTensor(new long[]{2}, new float[]{H, 100}));
         w.put(idx, new HostTensor(new long[]{0}, new float[0]));
         w.put(val, new HostTensor(new long[]{0}, new float[0]));
-        Adapter bad = Adapter.sft(a.sft(), w, a.head(), a.baseModelId(), a.baseFingerprint(), a.provenance());
+        Adapter bad = Adapter.of(a.sft(), w, a.head(), a.baseModelId(), a.baseFingerprint(), a.provenance());
         assertThatThrownBy(() -> BASE.embed(TEXTS, bad)).hasMessageContaining("SFT diff of layer 2 value has shape [384, 100], the model's weight [384, 384]");
     }
 
