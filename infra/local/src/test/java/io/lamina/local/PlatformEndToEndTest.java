@@ -981,10 +981,11 @@ class PlatformEndToEndTest {
             click(browser, "#upload-stream-link");
             awaitDone("s-browser", 1, Duration.ofMinutes(4));
             var longWait = waitUpTo(browser, 60);
+            // the page refreshes every 2 s: the matrix row can show before the promotion that follows the evaluation
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("stream-title")).getText().contains("s-browser")
-                    && d.findElements(org.openqa.selenium.By.cssSelector("#matrix td")).stream().anyMatch(td -> td.getText().endsWith("%")));
+                    && d.findElements(org.openqa.selenium.By.cssSelector("#matrix td")).stream().anyMatch(td -> td.getText().endsWith("%"))
+                    && d.findElement(org.openqa.selenium.By.id("tasks")).getText().contains("PROMOTED"));
             assertThat(browser.getTitle()).startsWith("Stream s-browser");
-            assertThat(browser.findElement(org.openqa.selenium.By.id("tasks")).getText()).contains("PROMOTED");
             // the live view's EventSource is open, and shows the task's latest training step (sent on connect)
             longWait.until(d -> d.findElement(org.openqa.selenium.By.id("live-status")).getText().equals("live")
                     && d.findElement(org.openqa.selenium.By.id("live")).getText().contains("loss"));
