@@ -67,7 +67,7 @@ public class RegistryService {
         // the adapter's own PEFT config (every type writes its fields there: r, lora_alpha, use_dora, ia3's
         // feedforward_modules, LoKr's decompose_both, ...), so the summary never lags behind a new type
         Map<String, Object> config = new LinkedHashMap<>(Json.read(
-                new String(PeftAdapterFormat.toFiles(adapter).get(PeftAdapterFormat.CONFIG), java.nio.charset.StandardCharsets.UTF_8),
+                new String(PeftAdapterFormat.configOf(zip), java.nio.charset.StandardCharsets.UTF_8),
                 new com.fasterxml.jackson.core.type.TypeReference<Map<String, Object>>() { }));
         config.put("labels", adapter.head().labels());
         Map<String, Object> provenance = new LinkedHashMap<>(adapter.provenance().details());

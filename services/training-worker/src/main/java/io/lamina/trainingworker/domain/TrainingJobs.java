@@ -234,31 +234,20 @@ public class TrainingJobs {
             provenance.put("rank-sweep", sweep.summary());
             log.info("job {}: rank sweep {}", command.jobId(), sweep.summary());
         }
-        if (adapter == null && lokr != null) {
-            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not LoKr factors");
-            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), lokr, spec, warmStart,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, checkpoints, provenance));
-            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
-        }
-        if (adapter == null && prompt != null) {
-            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not prompt-tuning virtual tokens");
-            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), prompt, spec, warmStart,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, checkpoints, provenance));
-            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
-        }
-        if (adapter == null && bottleneck != null) {
-            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not bottleneck adapters");
-            adapter = trainer.train(TrainingRequest.bottleneck(train, List.copyOf(labels), bottleneck, bottleneckSharing(command.adapter()), spec, warmStart,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, checkpoints, provenance), mosaSettings(command.adapter()));
+        // every step is a heartbeat; a stopping worker ends the job at the next one (retried from its checkpoint)
+        io.lamina.engine.training.ProgressListener listener = p -> {
+            if (stopping) throw new WorkerStopping(p.step());
+            progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
+        };
+        // the types other than LoRA and SFT: one trainer path, their spec says what trains
+        io.lamina.engine.adapter.AdapterConfig other = ia3 != null ? ia3 : lokr != null ? lokr : prompt != null ? prompt : bottleneck;
+        if (adapter == null && other != null) {
+            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not " + command.adapter().type() + " adapters");
+            TrainingRequest request = bottleneck != null
+                    ? TrainingRequest.bottleneck(train, List.copyOf(labels), bottleneck, bottleneckSharing(command.adapter()), spec, warmStart,
+                    listener, checkpoints, provenance)
+                    : TrainingRequest.of(train, List.copyOf(labels), other, spec, warmStart, listener, checkpoints, provenance);
+            adapter = trainer.train(request, bottleneck != null ? mosaSettings(command.adapter()) : null);
             if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
         if (adapter == null && sft != null) {
@@ -267,23 +256,11 @@ public class TrainingJobs {
             List<Adapter> under = continued != null && continued.kind() == io.lamina.engine.adapter.AdapterKind.SFT ? List.of(continued) : List.of();
             adapter = new io.lamina.engine.training.SparseFineTuner(base).train(new io.lamina.engine.training.SparseFineTuner.Request(
                     train, List.copyOf(labels), sft, spec, under,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, provenance));
+                    listener, provenance));
             if (!under.isEmpty()) {
                 adapter = Sft.compose(List.of(continued, adapter), PrototypeHead.grow(continued.head(), adapter.head()))
                         .withProvenance(adapter.provenance());
             }
-        }
-        if (adapter == null && ia3 != null) {
-            if (gate != null) throw new IllegalArgumentException("the mora strategy trains gated LoRA experts, not (IA)^3 vectors");
-            adapter = trainer.train(TrainingRequest.of(train, List.copyOf(labels), ia3, spec, warmStart,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    }, checkpoints, provenance));
-            if (continued != null) adapter = adapter.withHead(PrototypeHead.grow(continued.head(), adapter.head()));
         }
         if (adapter == null) {
             // ICM-LoRA learns from trajectories: plain LoRA runs keep a few snapshots (MoRA's experts and DoRA's magnitudes are another layout)
@@ -291,11 +268,7 @@ public class TrainingJobs {
             PrincipalInitialisation principal = principalInit(command, train);
             // PiSSA/CorDA factors live on W's residual: their snapshots are not adapters of the base (the engine refuses them)
             Trajectory trajectory = snapshots > 0 && gate == null && !lora.dora() && principal == null ? Trajectory.keep(snapshots) : null;
-            adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart,
-                    p -> {
-                        if (stopping) throw new WorkerStopping(p.step());
-                        progress(command, p.step(), p.totalSteps(), p.epoch(), p.loss(), p.examplesPerSecond());
-                    },
+            adapter = trainer.train(new TrainingRequest(train, List.copyOf(labels), lora, spec, warmStart, listener,
                     checkpoints, provenance, anchor, gate, trajectory).withPrincipalInit(principal));
             if (trajectory != null && !trajectory.snapshots().isEmpty()) {
                 BlobRef snapshotsRef = blobs.put(Trajectory.toSafetensors(trajectory.snapshots()));

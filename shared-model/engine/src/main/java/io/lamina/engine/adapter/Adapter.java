@@ -55,29 +55,25 @@ public record Adapter(AdapterKind kind, AdapterConfig config, SortedMap<String, 
     }
 
     /** The LoRA settings of the LoRA-shaped kinds (LORA, incl. DoRA, and MORA), else {@code null}. */
-    public LoraSpec spec() { return as(LoraSpec.class); }
+    public LoraSpec spec() { return AdapterConfig.as(config, LoraSpec.class); }
 
     /** The (IA)^3 settings of an {@link AdapterKind#IA3} adapter (weights keyed by {@link Ia3Spec#peftKey}), else {@code null}. */
-    public Ia3Spec ia3() { return as(Ia3Spec.class); }
+    public Ia3Spec ia3() { return AdapterConfig.as(config, Ia3Spec.class); }
 
     /** The LoKr settings of an {@link AdapterKind#LOKR} adapter (weights keyed by {@link LokrSpec#peftKey}), else {@code null}. */
-    public LokrSpec lokr() { return as(LokrSpec.class); }
+    public LokrSpec lokr() { return AdapterConfig.as(config, LokrSpec.class); }
 
     /** The SoKA settings of an {@link AdapterKind#SOKA} adapter (weights keyed by {@link SokaSpec#peftKey}), else {@code null}. */
-    public SokaSpec soka() { return as(SokaSpec.class); }
+    public SokaSpec soka() { return AdapterConfig.as(config, SokaSpec.class); }
 
     /** The settings of a {@link AdapterKind#BOTTLENECK} adapter (weights keyed by {@link BottleneckSpec#peftKey}), else {@code null}. */
-    public BottleneckSpec bottleneck() { return as(BottleneckSpec.class); }
+    public BottleneckSpec bottleneck() { return AdapterConfig.as(config, BottleneckSpec.class); }
 
     /** The settings of a {@link AdapterKind#PROMPT_TUNING} adapter (one tensor, {@link PromptTuningSpec#PEFT_KEY}), else {@code null}. */
-    public PromptTuningSpec prompt() { return as(PromptTuningSpec.class); }
+    public PromptTuningSpec prompt() { return AdapterConfig.as(config, PromptTuningSpec.class); }
 
     /** The settings of an {@link AdapterKind#SFT} adapter (sparse diffs keyed by {@link SftSpec#peftKey}), else {@code null}. */
-    public SftSpec sft() { return as(SftSpec.class); }
-
-    private <T extends AdapterConfig> T as(Class<T> type) {
-        return type.isInstance(config) ? type.cast(config) : null;
-    }
+    public SftSpec sft() { return AdapterConfig.as(config, SftSpec.class); }
 
     /**
      * Trainable parameters: the adapter's own weights (not SoKA's frozen initial factors; of an SFT only the stored

@@ -7,4 +7,8 @@ package io.lamina.engine.adapter;
  * ({@link AdapterKind#configType()}).
  */
 public interface AdapterConfig {
+    /** {@code config} as a {@code type}, or {@code null} when it is another type's settings (or absent). */
+    static <T extends AdapterConfig> T as(AdapterConfig config, Class<T> type) {
+        return type.isInstance(config) ? type.cast(config) : null;
+    }
 }

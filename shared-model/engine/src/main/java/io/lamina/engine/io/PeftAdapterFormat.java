@@ -1152,6 +1152,13 @@ public final class PeftAdapterFormat {
         return fromFiles(readZip(zip, FILE_NAMES, MAX_FILE_BYTES));
     }
 
+    /** The {@code adapter_config.json} of an adapter zip (as {@link #fromZip} accepts it), as stored. */
+    public static byte[] configOf(byte[] zip) {
+        byte[] config = readZip(zip, FILE_NAMES, MAX_FILE_BYTES).get(CONFIG);
+        if (config == null) throw new IllegalArgumentException("adapter zip has no " + CONFIG);
+        return config;
+    }
+
     /** A zip's entries, which must be plain file names among {@code allowed}, each at most once, size-limited while decompressing. */
     private static Map<String, byte[]> readZip(byte[] zip, List<String> allowed, long maxFileBytes) {
         if (zip == null) throw new IllegalArgumentException("adapter zip must not be null");

@@ -124,26 +124,22 @@ public record TrainingRequest(List<LabeledText> train, List<String> labels, Adap
     }
 
     /** The LoRA (DoRA, MoRA) to train, else {@code null}. */
-    public LoraSpec lora() { return as(LoraSpec.class); }
+    public LoraSpec lora() { return AdapterConfig.as(adapter, LoraSpec.class); }
 
     /** The (IA)^3 adapter to train, else {@code null}. */
-    public Ia3Spec ia3() { return as(Ia3Spec.class); }
+    public Ia3Spec ia3() { return AdapterConfig.as(adapter, Ia3Spec.class); }
 
     /** The LoKr adapter to train, else {@code null}. */
-    public LokrSpec lokr() { return as(LokrSpec.class); }
+    public LokrSpec lokr() { return AdapterConfig.as(adapter, LokrSpec.class); }
 
     /** The SoKA adapter to train, else {@code null}. */
-    public SokaSpec soka() { return as(SokaSpec.class); }
+    public SokaSpec soka() { return AdapterConfig.as(adapter, SokaSpec.class); }
 
     /** The bottleneck adapters to train, else {@code null}. */
-    public BottleneckSpec bottleneck() { return as(BottleneckSpec.class); }
+    public BottleneckSpec bottleneck() { return AdapterConfig.as(adapter, BottleneckSpec.class); }
 
     /** The prompt-tuning adapter to train, else {@code null}. */
-    public PromptTuningSpec prompt() { return as(PromptTuningSpec.class); }
-
-    private <T extends AdapterConfig> T as(Class<T> type) {
-        return type.isInstance(adapter) ? type.cast(adapter) : null;
-    }
+    public PromptTuningSpec prompt() { return AdapterConfig.as(adapter, PromptTuningSpec.class); }
 
     public TrainingRequest {
         if (train == null || train.isEmpty()) throw new IllegalArgumentException("training needs at least one example");
